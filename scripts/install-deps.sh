@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package gst-gearnn needs to build, test and run the demo.
+# The README commands and .ci/run both call this script; keep the list here only.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential meson ninja-build pkg-config ccache
+  # engine
+  libtorch-dev nlohmann-json3-dev libpng-dev libssl-dev
+  # tests and the checkpoint converter
+  libgtest-dev python3-torch
+  # plugin
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,212 @@
+#include "bundle.h"
+
+#include "error.h"
+#include "sha256.h"
+
+#include <ATen/ATen.h>
+
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+
+namespace gearnn {
+namespace fs = std::filesystem;
+
+namespace {
+
+void check_hash(const std::string& path, const std::string& expected) {
+  const std::string actual = sha256_of_file(path);
+  if (actual != expected)
+    throw Error(path + ": SHA-256 does not match the manifest (file " + actual + ", manifest " + expected +
+                "): the file was changed or truncated");
+}
+
+void check_tensor(const std::string& path, const std::string& name, const at::Tensor& t,
+                  const TensorSlot& slot) {
+  if (t.scalar_type() != at::kFloat)
+    throw Error(path + ": tensor '" + name + "': dtype " + std::string(c10::toString(t.scalar_type())) +
+                ", expected float32");
+  if (t.sizes().vec() != slot.shape)
+    throw Error(path + ": tensor '" + name + "': shape " + c10::str(t.sizes()) + ", the architecture needs " +
+                c10::str(at::IntArrayRef(slot.shape)));
+}
+
+}  // namespace
+
+at::Device parse_device(const std::string& device) {
+  at::Device d(at::kCPU);
+  try {
+    d = at::Device(device);
+  } catch (const std::exception&) {
+    throw Error("unknown device '" + device + "' (use cpu, cuda or cuda:N)");
+  }
+  if (d.is_cuda() && !at::hasCUDA())
+    throw Error("device '" + device + "': this build of LibTorch has no CUDA support or no GPU is visible");
+  if (!d.is_cpu() && !d.is_cuda()) throw Error("unsupported device '" + device + "' (use cpu or cuda)");
+  return d;
+}
+
+Bundle::Bundle(std::string folder, Manifest manifest, const at::Device& device)
+    : folder_(std::move(folder)),
+      manifest_(std::move(manifest)),
+      architecture_(manifest_.architecture, int(manifest_.classes.size()), manifest_.width),
+      device_(device),
+      matcher_([this] {
+        std::vector<Distortion> d;
+        for (const auto& l : manifest_.levels) d.push_back(l.distortion);
+        return d;
+      }()) {}
+
+std::shared_ptr<const Bundle> Bundle::load(const std::string& bundle, const std::string& device_name) {
+  const std::string manifest_path = manifest_path_of(bundle);
+  const std::string folder = fs::path(manifest_path).parent_path().string();
+  Manifest manifest = read_manifest(manifest_path);
+  const at::Device device = parse_device(device_name);
+
+  std::shared_ptr<Bundle> b;
+  try {
+    b.reset(new Bundle(folder, manifest, device));
+  } catch (const Error& e) {
+    throw Error(manifest_path + ": " + e.what());
+  }
+  const Architecture& arch = b->architecture_;
+  auto in_folder = [&](const std::string& file) { return (fs::path(folder) / file).string(); };
+
+  // Base: exactly the architecture's tensors.
+  const std::string base_path = in_folder(manifest.base_file);
+  check_hash(base_path, manifest.base_sha256);
+  TensorFile base = read_tensor_file(base_path);
+  b->base_.resize(arch.slots().size());
+  for (size_t i = 0; i < arch.slots().size(); ++i) {
+    const TensorSlot& slot = arch.slots()[i];
+    auto it = base.tensors.find(slot.name);
+    if (it == base.tensors.end())
+      throw Error(base_path + ": tensor '" + slot.name + "' is missing (" + arch.name() + ")");
+    check_tensor(base_path, slot.name, it->second, slot);
+    b->base_[i] = it->second.to(device);
+    base.tensors.erase(it);
+  }
+  if (!base.tensors.empty())
+    throw Error(base_path + ": tensor '" + base.tensors.begin()->first + "' is not part of " + arch.name());
+
+  // Adaptors: exactly the tensors of the layers they name.
+  for (const LevelSpec& level : manifest.levels) {
+    WeightTable table = b->base_;  // shares every tensor with the base
+    if (level.adaptor) {
+      const std::string path = in_folder(level.adaptor->file);
+      check_hash(path, level.adaptor->sha256);
+      TensorFile adaptor = read_tensor_file(path);
+      std::set<std::string> seen;
+      for (const std::string& layer_name : level.adaptor->layers) {
+        const auto layer = arch.find_layer(layer_name);
+        if (!layer) throw Error(path + ": layer '" + layer_name + "' is not a layer of " + arch.name());
+        if (!seen.insert(layer_name).second) throw Error(path + ": layer '" + layer_name + "' is listed twice");
+        for (size_t s : arch.layers()[*layer].slots) {
+          const TensorSlot& slot = arch.slots()[s];
+          auto it = adaptor.tensors.find(slot.name);
+          if (it == adaptor.tensors.end())
+            throw Error(path + ": tensor '" + slot.name + "' is missing (layer " + layer_name + ")");
+          check_tensor(path, slot.name, it->second, slot);
+          table[s] = it->second.to(device);
+          adaptor.tensors.erase(it);
+        }
+      }
+      if (!adaptor.tensors.empty())
+        throw Error(path + ": tensor '" + adaptor.tensors.begin()->first +
+                    "' belongs to no layer the manifest lists for level '" + level.name + "'");
+    }
+    b->level_weights_.push_back(std::move(table));
+  }
+  return b;
+}
+
+std::shared_ptr<const Bundle> Bundle::load_shared(const std::string& bundle, const std::string& device) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::string>, std::weak_ptr<const Bundle>> cache;
+
+  std::error_code ec;
+  fs::path canonical = fs::canonical(manifest_path_of(bundle), ec);
+  const auto key = std::make_pair(ec ? bundle : canonical.string(), parse_device(device).str());
+
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto found = cache[key].lock()) return found;
+  auto loaded = load(bundle, device);
+  cache[key] = loaded;
+  return loaded;
+}
+
+std::optional<size_t> Bundle::find_level(const std::string& name) const {
+  for (size_t i = 0; i < manifest_.levels.size(); ++i)
+    if (manifest_.levels[i].name == name) return i;
+  return std::nullopt;
+}
+
+size_t Bundle::default_level() const {
+  for (size_t i = 0; i < manifest_.levels.size(); ++i)
+    if (!manifest_.levels[i].adaptor) return i;
+  return 0;
+}
+
+int64_t Bundle::adaptor_params(size_t level) const {
+  const auto& adaptor = manifest_.levels.at(level).adaptor;
+  if (!adaptor) return 0;
+  int64_t n = 0;
+  for (const auto& name : adaptor->layers) n += architecture_.layers()[*architecture_.find_layer(name)].size;
+  return n;
+}
+
+double Bundle::memory_overhead_percent() const {
+  int64_t n = 0;
+  for (size_t i = 0; i < level_count(); ++i) n += adaptor_params(i);
+  return 100.0 * double(n) / double(base_params());
+}
+
+NamedTensors named_weights(const Architecture& arch, const WeightTable& weights) {
+  NamedTensors out;
+  for (size_t i = 0; i < arch.slots().size(); ++i) out[arch.slots()[i].name] = weights.at(i);
+  return out;
+}
+
+NamedTensors named_layers(const Architecture& arch, const WeightTable& weights,
+                          const std::vector<std::string>& layers) {
+  NamedTensors out;
+  for (const std::string& name : layers) {
+    const auto layer = arch.find_layer(name);
+    if (!layer) throw Error("'" + name + "' is not a layer of " + arch.name());
+    for (size_t s : arch.layers()[*layer].slots) out[arch.slots()[s].name] = weights.at(s);
+  }
+  return out;
+}
+
+void write_bundle(const std::string& folder, Manifest manifest, const NamedTensors& base,
+                  const std::vector<NamedTensors>& adaptors) {
+  if (adaptors.size() != manifest.levels.size())
+    throw Error(folder + ": " + std::to_string(adaptors.size()) + " adaptors for " +
+                std::to_string(manifest.levels.size()) + " levels");
+  fs::create_directories(folder);
+  auto in_folder = [&](const std::string& file) { return (fs::path(folder) / file).string(); };
+
+  manifest.base_file = "base.safetensors";
+  write_tensor_file(in_folder(manifest.base_file), base, {{"architecture", manifest.architecture}});
+  manifest.base_sha256 = sha256_of_file(in_folder(manifest.base_file));
+
+  for (size_t i = 0; i < adaptors.size(); ++i) {
+    LevelSpec& level = manifest.levels[i];
+    if (adaptors[i].empty()) {
+      level.adaptor.reset();
+      continue;
+    }
+    if (!level.adaptor) throw Error(folder + ": level '" + level.name + "' has tensors but no adaptor layers");
+    std::string file_name = level.name;
+    for (char& c : file_name)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != '@') c = '_';
+    level.adaptor->file = "adaptor-" + file_name + ".safetensors";
+    write_tensor_file(in_folder(level.adaptor->file), adaptors[i], {{"level", level.name}});
+    level.adaptor->sha256 = sha256_of_file(in_folder(level.adaptor->file));
+  }
+  write_manifest(in_folder("manifest.json"), manifest);
+}
+
+}  // namespace gearnn

@@ -1,0 +1,50 @@
+#pragma once
+// A small command-line parser: declared options, positionals, --help.
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gearnn::cli {
+
+// Bad usage: the front end prints it with the usage text and exits with 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Option {
+  std::string name;        // "--level" (with an optional short alias in `alias`)
+  std::string value_name;  // empty for a flag
+  std::string help;
+  std::string alias = "";
+};
+
+struct CommandSpec {
+  std::string usage;  // "gearnn segment BUNDLE IMAGE -o OUT.png [options]"
+  std::string summary;
+  std::vector<Option> options;
+  size_t min_positional = 0, max_positional = 0;
+};
+
+class Args {
+public:
+  // Throws UsageError. `help()` is true when --help or -h was given.
+  Args(const CommandSpec& spec, const std::vector<std::string>& argv);
+
+  bool help() const { return help_; }
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const;
+  std::string require(const std::string& name) const;
+  int get_int(const std::string& name, int fallback) const;
+  double get_double(const std::string& name, double fallback) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+private:
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+  bool help_ = false;
+};
+
+std::string help_text(const CommandSpec& spec);
+
+}  // namespace gearnn::cli

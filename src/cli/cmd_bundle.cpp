@@ -1,0 +1,132 @@
+#include "args.h"
+#include "bundle.h"
+#include "commands.h"
+#include "error.h"
+#include "random_bundle.h"
+
+#include <iostream>
+#include <sstream>
+
+namespace gearnn::cli {
+namespace {
+
+const char* kBundleUsage =
+    "usage: gearnn bundle random --arch A --classes C --levels N [--budget 0.2%] -o DIR\n"
+    "       gearnn bundle base --arch A --weights FILE --classes camvid|cityscapes|N -o DIR\n"
+    "\n"
+    "  random   a valid bundle with random weights, for tests and benchmarks\n"
+    "  base     a one-level bundle around converted weights (see models/convert_drn_checkpoint.py)\n";
+
+const CommandSpec kRandomSpec{
+    "gearnn bundle random --arch A --classes C --levels N [--budget 0.2%] [--width W] [--seed S] -o DIR",
+    "Writes a bundle with random weights: N levels (JPEG qualities 10..100), the best\n"
+    "one running the base as it is and N-1 adaptors whose layers fill the budget\n"
+    "(a knapsack over parameter counts).",
+    {{"--arch", "A", "drn_c_26, drn_d_22 or drn_d_38"},
+     {"--classes", "C", "number of classes"},
+     {"--levels", "N", "number of levels (default 10)"},
+     {"--budget", "B", "adaptor size: a percentage of the base (0.2%) or a count (default 0.2%)"},
+     {"--width", "W", "channel width multiplier (default 1)"},
+     {"--seed", "S", "random seed (default 1)"},
+     {"--output", "DIR", "bundle folder to write", "-o"}},
+    0,
+    0};
+
+const CommandSpec kBaseSpec{
+    "gearnn bundle base --arch A --weights FILE --classes camvid|cityscapes|N [--width W] -o DIR",
+    "Wraps a tensor file of DRNSeg weights (as models/convert_drn_checkpoint.py writes\n"
+    "it) into a one-level bundle that runs the base as it is.",
+    {{"--arch", "A", "drn_c_26, drn_d_22 or drn_d_38"},
+     {"--weights", "FILE", "safetensors file with the DRNSeg state dict"},
+     {"--classes", "C", "class table: camvid, cityscapes, or a count"},
+     {"--width", "W", "channel width multiplier (default 1)"},
+     {"--mean", "R,G,B", "input mean after /255 (default: the class table's dataset, else 0.5)"},
+     {"--std", "R,G,B", "input std after /255 (default: the class table's dataset, else 0.25)"},
+     {"--output", "DIR", "bundle folder to write", "-o"}},
+    0,
+    0};
+
+std::array<float, 3> parse_triple(const std::string& option, const std::string& text) {
+  std::array<float, 3> v{};
+  std::istringstream in(text);
+  char comma = 0;
+  if (!(in >> v[0] >> comma >> v[1] >> comma >> v[2]) || !in.eof())
+    throw UsageError(option + " needs three numbers R,G,B, not '" + text + "'");
+  return v;
+}
+
+int bundle_random(const std::vector<std::string>& argv) {
+  const Args args(kRandomSpec, argv);
+  if (args.help()) {
+    std::cout << help_text(kRandomSpec);
+    return 0;
+  }
+  RandomBundleOptions o;
+  o.architecture = args.require("--arch");
+  o.classes = args.get_int("--classes", 0);
+  if (!args.has("--classes")) throw UsageError("option --classes is required");
+  o.levels = args.get_int("--levels", 10);
+  o.budget = args.get("--budget", "0.2%");
+  o.width = args.get_double("--width", 1.0);
+  o.seed = uint64_t(args.get_int("--seed", 1));
+  const std::string out = args.require("--output");
+  write_random_bundle(out, o);
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
+
+int bundle_base(const std::vector<std::string>& argv) {
+  const Args args(kBaseSpec, argv);
+  if (args.help()) {
+    std::cout << help_text(kBaseSpec);
+    return 0;
+  }
+  const std::string table = args.require("--classes");
+  Manifest m;
+  if (table == "camvid" || table == "cityscapes") {
+    m.classes = builtin_classes(table);
+    if (table == "cityscapes") m.normalization = {{0.290101f, 0.328081f, 0.286964f}, {0.182954f, 0.186566f, 0.184475f}};
+  } else {
+    m.classes = generic_classes(args.get_int("--classes", 0));
+  }
+  if (args.has("--mean")) m.normalization.mean = parse_triple("--mean", args.get("--mean"));
+  if (args.has("--std")) m.normalization.std = parse_triple("--std", args.get("--std"));
+
+  const Architecture arch(args.require("--arch"), int(m.classes.size()), args.get_double("--width", 1.0));
+  m.architecture = arch.name();
+  m.width = arch.width();
+  LevelSpec level;
+  level.name = "clean";
+  m.levels.push_back(level);
+
+  const std::string weights_path = args.require("--weights");
+  TensorFile weights = read_tensor_file(weights_path);
+  NamedTensors base;
+  for (const TensorSlot& slot : arch.slots()) {
+    auto it = weights.tensors.find(slot.name);
+    if (it == weights.tensors.end())
+      throw Error(weights_path + ": tensor '" + slot.name + "' is missing (" + arch.name() + ")");
+    base[slot.name] = it->second.to(at::kFloat);
+  }
+  const std::string out = args.require("--output");
+  write_bundle(out, m, base, {NamedTensors{}});
+  Bundle::load(out);  // proves that shapes match before anyone relies on the folder
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_bundle(const std::vector<std::string>& argv) {
+  if (argv.empty()) throw UsageError("missing subcommand (random or base)");
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (argv[0] == "random") return bundle_random(rest);
+  if (argv[0] == "base") return bundle_base(rest);
+  if (argv[0] == "--help" || argv[0] == "-h") {
+    std::cout << kBundleUsage;
+    return 0;
+  }
+  throw UsageError("unknown subcommand '" + argv[0] + "' (random or base)");
+}
+
+}  // namespace gearnn::cli

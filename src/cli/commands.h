@@ -1,0 +1,14 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace gearnn::cli {
+
+// Each returns the process exit code; they throw UsageError for bad usage and
+// gearnn::Error for failures (main turns those into exit codes 2 and 1).
+int run_inspect(const std::vector<std::string>& args);
+int run_bundle(const std::vector<std::string>& args);
+int run_segment(const std::vector<std::string>& args);
+int run_bench(const std::vector<std::string>& args);
+
+}  // namespace gearnn::cli

@@ -1,0 +1,261 @@
+#include "drn.h"
+
+#include "error.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+namespace gearnn {
+namespace {
+
+struct Family {
+  const char* name;
+  char arch;  // 'C' or 'D' as in fyu/drn
+  int blocks[8];
+};
+
+constexpr Family kFamilies[] = {
+    {"drn_c_26", 'C', {1, 1, 2, 2, 2, 2, 1, 1}},
+    {"drn_d_22", 'D', {1, 1, 2, 2, 2, 2, 1, 1}},
+    {"drn_d_38", 'D', {1, 1, 3, 4, 6, 3, 1, 1}},
+};
+
+constexpr int64_t kChannels[8] = {16, 32, 64, 128, 256, 512, 512, 512};
+
+int64_t numel(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+}  // namespace
+
+const std::vector<std::string>& Architecture::names() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> v;
+    for (const auto& f : kFamilies) v.emplace_back(f.name);
+    return v;
+  }();
+  return all;
+}
+
+int Architecture::add_conv(const std::string& name, int64_t in, int64_t out, int kernel, bool bias) {
+  Layer layer{name, Layer::Kind::conv, {}, 0};
+  layer.slots.push_back(slots_.size());
+  slots_.push_back({name + ".weight", {out, in, kernel, kernel}, true});
+  if (bias) {
+    layer.slots.push_back(slots_.size());
+    slots_.push_back({name + ".bias", {out}, true});
+  }
+  for (size_t s : layer.slots) layer.size += numel(slots_[s].shape);
+  layers_.push_back(std::move(layer));
+  return static_cast<int>(layers_.size() - 1);
+}
+
+int Architecture::add_bn(const std::string& name, int64_t channels) {
+  Layer layer{name, Layer::Kind::batch_norm, {}, 4 * channels};
+  for (const char* field : {"weight", "bias", "running_mean", "running_var"}) {
+    layer.slots.push_back(slots_.size());
+    const bool learnable = field[0] != 'r';
+    slots_.push_back({name + "." + field, {channels}, learnable});
+  }
+  layers_.push_back(std::move(layer));
+  return static_cast<int>(layers_.size() - 1);
+}
+
+// fyu/drn _make_conv_layers: Conv3x3, BN, ReLU repeated; children 3i, 3i+1, 3i+2.
+void Architecture::add_conv_bn_stack(const std::string& prefix, int64_t& inplanes, int64_t channels,
+                                     int convs, int stride, int dilation) {
+  for (int i = 0; i < convs; ++i) {
+    Step step;
+    step.conv1 = add_conv(prefix + "." + std::to_string(3 * i), inplanes, channels, 3, false);
+    step.bn1 = add_bn(prefix + "." + std::to_string(3 * i + 1), channels);
+    step.stride = i == 0 ? stride : 1;
+    step.dilation1 = dilation;
+    steps_.push_back(step);
+    inplanes = channels;
+  }
+}
+
+// fyu/drn _make_layer with BasicBlock (expansion 1).
+void Architecture::add_residual_stage(const std::string& prefix, int64_t& inplanes, int64_t planes,
+                                      int blocks, int stride, int dilation, bool new_level,
+                                      bool residual) {
+  for (int i = 0; i < blocks; ++i) {
+    const std::string block = prefix + "." + std::to_string(i);
+    Step step;
+    step.block = true;
+    step.residual = residual;
+    if (i == 0) {
+      step.stride = stride;
+      step.dilation1 = dilation == 1 ? 1 : (new_level ? dilation / 2 : dilation);
+    } else {
+      step.dilation1 = dilation;
+    }
+    step.dilation2 = dilation;
+    step.conv1 = add_conv(block + ".conv1", inplanes, planes, 3, false);
+    step.bn1 = add_bn(block + ".bn1", planes);
+    step.conv2 = add_conv(block + ".conv2", planes, planes, 3, false);
+    step.bn2 = add_bn(block + ".bn2", planes);
+    if (i == 0 && (stride != 1 || inplanes != planes)) {
+      step.downsample_conv = add_conv(block + ".downsample.0", inplanes, planes, 1, false);
+      step.downsample_bn = add_bn(block + ".downsample.1", planes);
+    }
+    steps_.push_back(step);
+    inplanes = planes;
+  }
+}
+
+Architecture::Architecture(const std::string& name, int classes, double width)
+    : name_(name), classes_(classes), width_(width) {
+  const Family* family = nullptr;
+  for (const auto& f : kFamilies)
+    if (name == f.name) family = &f;
+  if (!family) {
+    std::string known;
+    for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error("unknown architecture '" + name + "' (known: " + known + ")");
+  }
+  if (classes < 1) throw Error("architecture " + name + ": classes must be at least 1");
+  if (!(width > 0.0) || width > 4.0) throw Error("architecture " + name + ": width must be in (0, 4]");
+
+  int64_t ch[8];
+  for (int i = 0; i < 8; ++i) ch[i] = std::max<int64_t>(1, std::llround(kChannels[i] * width));
+  const int* n = family->blocks;
+  int64_t inplanes = ch[0];
+
+  if (family->arch == 'C') {
+    Step stem;
+    stem.conv1 = add_conv("base.0", 3, ch[0], 7, false);
+    stem.bn1 = add_bn("base.1", ch[0]);
+    steps_.push_back(stem);
+    // base.2 is the ReLU
+    add_residual_stage("base.3", inplanes, ch[0], n[0], 1, 1, true, true);
+    add_residual_stage("base.4", inplanes, ch[1], n[1], 2, 1, true, true);
+    add_residual_stage("base.5", inplanes, ch[2], n[2], 2, 1, true, true);
+    add_residual_stage("base.6", inplanes, ch[3], n[3], 2, 1, true, true);
+    add_residual_stage("base.7", inplanes, ch[4], n[4], 1, 2, false, true);
+    add_residual_stage("base.8", inplanes, ch[5], n[5], 1, 4, false, true);
+    add_residual_stage("base.9", inplanes, ch[6], n[6], 1, 2, false, false);
+    add_residual_stage("base.10", inplanes, ch[7], n[7], 1, 1, false, false);
+  } else {
+    Step stem;
+    stem.conv1 = add_conv("base.0.0", 3, ch[0], 7, false);
+    stem.bn1 = add_bn("base.0.1", ch[0]);
+    steps_.push_back(stem);
+    add_conv_bn_stack("base.1", inplanes, ch[0], n[0], 1, 1);
+    add_conv_bn_stack("base.2", inplanes, ch[1], n[1], 2, 1);
+    add_residual_stage("base.3", inplanes, ch[2], n[2], 2, 1, true, true);
+    add_residual_stage("base.4", inplanes, ch[3], n[3], 2, 1, true, true);
+    add_residual_stage("base.5", inplanes, ch[4], n[4], 1, 2, false, true);
+    add_residual_stage("base.6", inplanes, ch[5], n[5], 1, 4, false, true);
+    add_conv_bn_stack("base.7", inplanes, ch[6], n[6], 1, 2);
+    add_conv_bn_stack("base.8", inplanes, ch[7], n[7], 1, 1);
+  }
+
+  add_conv("seg", inplanes, classes, 1, true);
+  up_slot_ = slots_.size();
+  slots_.push_back({"up.weight", {classes, 1, 16, 16}, false});
+}
+
+std::optional<size_t> Architecture::find_slot(const std::string& slot_name) const {
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].name == slot_name) return i;
+  return std::nullopt;
+}
+
+std::optional<size_t> Architecture::find_layer(const std::string& layer_name) const {
+  for (size_t i = 0; i < layers_.size(); ++i)
+    if (layers_[i].name == layer_name) return i;
+  return std::nullopt;
+}
+
+// Counted like sum(p.numel() for p in DRNSeg.parameters()): `up.weight` is a
+// parameter there (with requires_grad off), so it counts as learnable.
+int64_t Architecture::learnable_params() const {
+  int64_t n = 0;
+  for (const auto& s : slots_)
+    if (s.learnable || s.name == "up.weight") n += numel(s.shape);
+  return n;
+}
+
+int64_t Architecture::params_with_buffers() const {
+  int64_t n = 0;
+  for (const auto& s : slots_) n += numel(s.shape);
+  return n;
+}
+
+WeightTable Architecture::initial_weights(uint64_t seed) const {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  WeightTable w(slots_.size());
+  for (const Layer& layer : layers_) {
+    if (layer.kind == Layer::Kind::conv) {
+      const auto& shape = slots_[layer.slots[0]].shape;
+      const double n = double(shape[2] * shape[3] * shape[0]);
+      w[layer.slots[0]] = at::empty(shape).normal_(0.0, std::sqrt(2.0 / n), gen);
+      if (layer.slots.size() > 1) w[layer.slots[1]] = at::zeros(slots_[layer.slots[1]].shape);
+    } else {
+      const auto& shape = slots_[layer.slots[0]].shape;
+      w[layer.slots[0]] = at::ones(shape);
+      w[layer.slots[1]] = at::zeros(shape);
+      w[layer.slots[2]] = at::zeros(shape);
+      w[layer.slots[3]] = at::ones(shape);
+    }
+  }
+  // fyu/drn fill_up_weights: a separable bilinear kernel, the same for every class.
+  at::Tensor up = at::empty(slots_[up_slot_].shape);
+  auto a = up.accessor<float, 4>();
+  const int k = 16;
+  const double f = std::ceil(k / 2.0);
+  const double c = (2 * f - 1 - std::fmod(f, 2.0)) / (2.0 * f);
+  for (int64_t cls = 0; cls < classes_; ++cls)
+    for (int i = 0; i < k; ++i)
+      for (int j = 0; j < k; ++j)
+        a[cls][0][i][j] = float((1 - std::fabs(i / f - c)) * (1 - std::fabs(j / f - c)));
+  w[up_slot_] = up;
+  return w;
+}
+
+at::Tensor Architecture::conv(const WeightTable& w, int layer, const at::Tensor& x, int stride,
+                              int padding, int dilation) const {
+  const Layer& l = layers_[layer];
+  const at::Tensor bias = l.slots.size() > 1 ? w[l.slots[1]] : at::Tensor();
+  return at::conv2d(x, w[l.slots[0]], bias, {stride, stride}, {padding, padding},
+                    {dilation, dilation});
+}
+
+at::Tensor Architecture::bn(const WeightTable& w, int layer, const at::Tensor& x, bool train) const {
+  const auto& s = layers_[layer].slots;
+  return at::batch_norm(x, w[s[0]], w[s[1]], w[s[2]], w[s[3]], train, 0.1, 1e-5, true);
+}
+
+at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input, bool train) const {
+  if (w.size() != slots_.size())
+    throw Error("weight table has " + std::to_string(w.size()) + " entries, " + name_ + " needs " +
+                std::to_string(slots_.size()));
+  at::Tensor x = input;
+  for (const Step& s : steps_) {
+    if (!s.block) {
+      // 3x3 convs pad by their dilation; the 7x7 stem pads by 3.
+      const int kernel = int(slots_[layers_[s.conv1].slots[0]].shape[2]);
+      const int padding = kernel == 7 ? 3 : s.dilation1;
+      x = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, padding, s.dilation1), train));
+      continue;
+    }
+    at::Tensor out = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, s.dilation1, s.dilation1), train));
+    out = bn(w, s.bn2, conv(w, s.conv2, out, 1, s.dilation2, s.dilation2), train);
+    if (s.residual) {
+      const at::Tensor skip =
+          s.downsample_conv >= 0 ? bn(w, s.downsample_bn, conv(w, s.downsample_conv, x, s.stride, 0, 1), train) : x;
+      out = out + skip;
+    }
+    x = at::relu(out);
+  }
+  x = conv(w, static_cast<int>(layers_.size() - 1), x, 1, 0, 1);
+  x = at::conv_transpose2d(x, w[up_slot_], {}, {8, 8}, {4, 4}, {0, 0}, classes_, {1, 1});
+  return at::log_softmax(x, 1);
+}
+
+}  // namespace gearnn

@@ -1,0 +1,89 @@
+#pragma once
+// The DRN family (drn_c_26, drn_d_22, drn_d_38) with the DRNSeg head, written as
+// a table of value slots plus a forward pass that reads its weights from a
+// WeightTable. Keeping weights outside the network is what makes adaptor
+// switching free: a level is just another table whose few adaptor entries
+// point at other tensors. Slot names equal fyu/drn's DRNSeg state-dict keys.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gearnn {
+
+struct TensorSlot {
+  std::string name;  // "base.3.0.conv1.weight"
+  std::vector<int64_t> shape;
+  bool learnable;  // false for BN running statistics and the fixed bilinear `up` filter
+};
+
+// What an adaptor replaces as a whole: a conv (weight, bias if any) or a BN
+// layer (affine parameters and running statistics). The seg head is a conv.
+struct Layer {
+  enum class Kind { conv, batch_norm };
+  std::string name;  // "base.3.0.conv1", "base.3.0.bn1", "seg"
+  Kind kind;
+  std::vector<size_t> slots;  // conv: weight[, bias]; BN: weight, bias, running_mean, running_var
+  int64_t size = 0;           // values an adaptor stores for this layer
+};
+
+using WeightTable = std::vector<at::Tensor>;  // indexed like Architecture::slots()
+
+class Architecture {
+public:
+  // Throws gearnn::Error for an unknown name, classes < 1 or width <= 0.
+  Architecture(const std::string& name, int classes, double width = 1.0);
+
+  static const std::vector<std::string>& names();
+
+  const std::string& name() const { return name_; }
+  int classes() const { return classes_; }
+  double width() const { return width_; }
+  const std::vector<TensorSlot>& slots() const { return slots_; }
+  const std::vector<Layer>& layers() const { return layers_; }
+  std::optional<size_t> find_slot(const std::string& slot_name) const;
+  std::optional<size_t> find_layer(const std::string& layer_name) const;
+
+  int64_t learnable_params() const;     // parameters that training updates
+  int64_t params_with_buffers() const;  // ... plus the BN running statistics
+
+  // fyu/drn's initialisation: convs N(0, sqrt(2/n)), BN weight 1 and bias 0,
+  // running mean 0 and variance 1, `up` bilinear. Deterministic for a seed.
+  WeightTable initial_weights(uint64_t seed) const;
+
+  // Input: normalised RGB, N x 3 x H x W, H and W multiples of 8 for an exact
+  // size. Output: log-probabilities N x classes x H x W. With `train`, BN uses
+  // batch statistics and updates the running statistics in the table.
+  at::Tensor forward(const WeightTable& weights, const at::Tensor& input, bool train = false) const;
+
+private:
+  // One stage of the forward pass: conv+BN+ReLU, or a BasicBlock.
+  struct Step {
+    bool block = false;
+    int conv1 = -1, bn1 = -1, stride = 1, dilation1 = 1;
+    int conv2 = -1, bn2 = -1, dilation2 = 1;  // block only
+    int downsample_conv = -1, downsample_bn = -1;
+    bool residual = true;
+  };
+  int add_conv(const std::string& name, int64_t in, int64_t out, int kernel, bool bias);
+  int add_bn(const std::string& name, int64_t channels);
+  void add_conv_bn_stack(const std::string& prefix, int64_t& inplanes, int64_t channels, int convs,
+                         int stride, int dilation);
+  void add_residual_stage(const std::string& prefix, int64_t& inplanes, int64_t planes, int blocks,
+                          int stride, int dilation, bool new_level, bool residual);
+  at::Tensor conv(const WeightTable& w, int layer, const at::Tensor& x, int stride, int padding,
+                  int dilation) const;
+  at::Tensor bn(const WeightTable& w, int layer, const at::Tensor& x, bool train) const;
+
+  std::string name_;
+  int classes_;
+  double width_;
+  std::vector<TensorSlot> slots_;
+  std::vector<Layer> layers_;
+  std::vector<Step> steps_;
+  size_t up_slot_ = 0;
+};
+
+}  // namespace gearnn

@@ -1,0 +1,221 @@
+#include "manifest.h"
+
+#include "error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace gearnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+Distortion parse_distortion(const json& j, std::optional<double>& crf, const std::string& where) {
+  if (!j.is_object()) throw Error(where + ": distortion must be an object");
+  Distortion d;
+  for (const auto& [key, value] : j.items()) {
+    auto number = [&]() {
+      if (!value.is_number()) throw Error(where + ": distortion '" + key + "' must be a number");
+      return value.get<double>();
+    };
+    if (key == "resolution") {
+      if (!value.is_array() || value.size() != 2 || !value[0].is_number_integer() ||
+          !value[1].is_number_integer() || value[0].get<int>() < 1 || value[1].get<int>() < 1)
+        throw Error(where + ": distortion 'resolution' must be [width, height]");
+      d.resolution = Resolution{value[0].get<int>(), value[1].get<int>()};
+    } else if (key == "h264_qp") {
+      d.h264_qp = number();
+      if (*d.h264_qp < 0 || *d.h264_qp > 51) throw Error(where + ": h264_qp must be in 0..51");
+    } else if (key == "jpeg_quality") {
+      d.jpeg_quality = number();
+      if (*d.jpeg_quality < 1 || *d.jpeg_quality > 100) throw Error(where + ": jpeg_quality must be in 1..100");
+    } else if (key == "brightness") {
+      d.brightness = number();
+      if (*d.brightness < 0) throw Error(where + ": brightness must not be negative");
+    } else if (key == "h264_crf") {
+      crf = number();
+    } else {
+      throw Error(where + ": unknown distortion dimension '" + key +
+                  "' (known: resolution, h264_qp, jpeg_quality, brightness, h264_crf)");
+    }
+  }
+  return d;
+}
+
+json distortion_json(const LevelSpec& level) {
+  json j = json::object();
+  const Distortion& d = level.distortion;
+  if (d.resolution) j["resolution"] = {d.resolution->width, d.resolution->height};
+  if (d.h264_qp) j["h264_qp"] = *d.h264_qp;
+  if (level.h264_crf) j["h264_crf"] = *level.h264_crf;
+  if (d.jpeg_quality) j["jpeg_quality"] = *d.jpeg_quality;
+  if (d.brightness) j["brightness"] = *d.brightness;
+  return j;
+}
+
+std::string dimension_list(const Distortion& d) {
+  std::string out;
+  for (Dimension dim : kDimensions)
+    if (d.has(dim)) out += (out.empty() ? "" : ", ") + std::string(dimension_name(dim));
+  return out.empty() ? "none" : out;
+}
+
+template <typename T>
+T field(const json& j, const char* key, const std::string& where) {
+  if (!j.contains(key)) throw Error(where + ": missing '" + key + "'");
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw Error(where + ": '" + key + "' has the wrong type");
+  }
+}
+
+}  // namespace
+
+Palette Manifest::palette() const {
+  Palette p;
+  for (const auto& c : classes) p.push_back(c.color);
+  return p;
+}
+
+std::string manifest_path_of(const std::string& bundle) {
+  return fs::is_directory(bundle) ? (fs::path(bundle) / "manifest.json").string() : bundle;
+}
+
+Manifest read_manifest(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open bundle manifest");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error(path + ": manifest is not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw Error(path + ": manifest is not a JSON object");
+  if (j.value("format", "") != "gearnn-bundle") throw Error(path + ": not a gearnn bundle manifest (format)");
+  const int version = field<int>(j, "version", path);
+  if (version != kBundleFormatVersion)
+    throw Error(path + ": bundle format version " + std::to_string(version) + ", this build reads " +
+                std::to_string(kBundleFormatVersion));
+
+  Manifest m;
+  const json& arch = j.contains("architecture") ? j["architecture"] : json();
+  if (!arch.is_object()) throw Error(path + ": missing 'architecture' object");
+  m.architecture = field<std::string>(arch, "name", path + ": architecture");
+  m.width = arch.contains("width") ? field<double>(arch, "width", path + ": architecture") : 1.0;
+
+  if (!j.contains("classes") || !j["classes"].is_array() || j["classes"].empty())
+    throw Error(path + ": 'classes' must be a non-empty list");
+  if (j["classes"].size() > 255) throw Error(path + ": at most 255 classes fit a class map");
+  for (const auto& c : j["classes"]) {
+    ClassInfo info;
+    info.name = field<std::string>(c, "name", path + ": class");
+    const auto color = field<std::vector<int>>(c, "color", path + ": class " + info.name);
+    if (color.size() != 3) throw Error(path + ": class " + info.name + ": color must be [r, g, b]");
+    for (int i = 0; i < 3; ++i) {
+      if (color[i] < 0 || color[i] > 255) throw Error(path + ": class " + info.name + ": color out of 0..255");
+      info.color[i] = uint8_t(color[i]);
+    }
+    m.classes.push_back(info);
+  }
+
+  const json& norm = j.contains("normalization") ? j["normalization"] : json();
+  if (!norm.is_object()) throw Error(path + ": missing 'normalization' object");
+  const auto mean = field<std::vector<float>>(norm, "mean", path + ": normalization");
+  const auto std_ = field<std::vector<float>>(norm, "std", path + ": normalization");
+  if (mean.size() != 3 || std_.size() != 3) throw Error(path + ": normalization mean and std need 3 values (RGB)");
+  for (int i = 0; i < 3; ++i) {
+    if (!(std_[i] > 0)) throw Error(path + ": normalization std must be positive");
+    m.normalization.mean[i] = mean[i];
+    m.normalization.std[i] = std_[i];
+  }
+
+  const json& base = j.contains("base") ? j["base"] : json();
+  if (!base.is_object()) throw Error(path + ": missing 'base' object");
+  m.base_file = field<std::string>(base, "file", path + ": base");
+  m.base_sha256 = field<std::string>(base, "sha256", path + ": base");
+
+  if (!j.contains("levels") || !j["levels"].is_array() || j["levels"].empty())
+    throw Error(path + ": 'levels' must be a non-empty list");
+  std::set<std::string> names;
+  for (const auto& l : j["levels"]) {
+    LevelSpec level;
+    level.name = field<std::string>(l, "name", path + ": level");
+    const std::string where = path + ": level '" + level.name + "'";
+    if (level.name.empty()) throw Error(path + ": a level has an empty name");
+    if (!names.insert(level.name).second) throw Error(where + ": two levels share this name");
+    if (!l.contains("distortion")) throw Error(where + ": missing 'distortion'");
+    level.distortion = parse_distortion(l["distortion"], level.h264_crf, where);
+    if (l.contains("adaptor") && !l["adaptor"].is_null()) {
+      const json& a = l["adaptor"];
+      AdaptorRef ref;
+      ref.file = field<std::string>(a, "file", where + ": adaptor");
+      ref.sha256 = field<std::string>(a, "sha256", where + ": adaptor");
+      ref.layers = field<std::vector<std::string>>(a, "layers", where + ": adaptor");
+      if (ref.layers.empty()) throw Error(where + ": adaptor lists no layers");
+      level.adaptor = ref;
+    }
+    if (!m.levels.empty() && dimension_list(level.distortion) != dimension_list(m.levels[0].distortion))
+      throw Error(where + ": describes " + dimension_list(level.distortion) + " but level '" +
+                  m.levels[0].name + "' describes " + dimension_list(m.levels[0].distortion));
+    m.levels.push_back(level);
+  }
+  return m;
+}
+
+void write_manifest(const std::string& path, const Manifest& m) {
+  json j;
+  j["format"] = "gearnn-bundle";
+  j["version"] = kBundleFormatVersion;
+  j["architecture"] = {{"name", m.architecture}, {"width", m.width}};
+  j["classes"] = json::array();
+  for (const auto& c : m.classes)
+    j["classes"].push_back({{"name", c.name}, {"color", {c.color[0], c.color[1], c.color[2]}}});
+  j["normalization"] = {{"mean", m.normalization.mean}, {"std", m.normalization.std}};
+  j["base"] = {{"file", m.base_file}, {"sha256", m.base_sha256}};
+  j["levels"] = json::array();
+  for (const auto& l : m.levels) {
+    json level = {{"name", l.name}, {"distortion", distortion_json(l)}};
+    if (l.adaptor)
+      level["adaptor"] = {{"file", l.adaptor->file}, {"sha256", l.adaptor->sha256}, {"layers", l.adaptor->layers}};
+    j["levels"].push_back(level);
+  }
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) throw Error(path + ": cannot write manifest");
+  out << j.dump(2) << "\n";
+  if (!out.flush()) throw Error(path + ": write error");
+}
+
+std::vector<ClassInfo> builtin_classes(const std::string& dataset) {
+  if (dataset == "camvid")
+    return {{"Sky", {128, 128, 128}},      {"Building", {128, 0, 0}}, {"Pole", {192, 192, 128}},
+            {"Road", {128, 64, 128}},      {"Pavement", {60, 40, 222}}, {"Tree", {128, 128, 0}},
+            {"SignSymbol", {192, 128, 128}}, {"Fence", {64, 64, 128}}, {"Car", {64, 0, 128}},
+            {"Pedestrian", {64, 64, 0}},   {"Bicyclist", {0, 128, 192}}};
+  if (dataset == "cityscapes")
+    return {{"road", {128, 64, 128}},     {"sidewalk", {244, 35, 232}}, {"building", {70, 70, 70}},
+            {"wall", {102, 102, 156}},    {"fence", {190, 153, 153}},   {"pole", {153, 153, 153}},
+            {"traffic light", {250, 170, 30}}, {"traffic sign", {220, 220, 0}}, {"vegetation", {107, 142, 35}},
+            {"terrain", {152, 251, 152}}, {"sky", {70, 130, 180}},      {"person", {220, 20, 60}},
+            {"rider", {255, 0, 0}},       {"car", {0, 0, 142}},         {"truck", {0, 0, 70}},
+            {"bus", {0, 60, 100}},        {"train", {0, 80, 100}},      {"motorcycle", {0, 0, 230}},
+            {"bicycle", {119, 11, 32}}};
+  throw Error("unknown class table '" + dataset + "' (known: camvid, cityscapes)");
+}
+
+std::vector<ClassInfo> generic_classes(int count) {
+  std::vector<ClassInfo> out;
+  for (int i = 0; i < count; ++i) {
+    // Spread hues by the golden ratio so that neighbouring indices differ.
+    const unsigned h = unsigned(i * 0x9E3779B9u);
+    out.push_back({"class" + std::to_string(i), {uint8_t(64 + (h >> 24) % 192), uint8_t(64 + (h >> 16) % 192),
+                                                   uint8_t(64 + (h >> 8) % 192)}});
+  }
+  return out;
+}
+
+}  // namespace gearnn

@@ -1,0 +1,64 @@
+#pragma once
+// The bundle manifest (manifest.json): everything about a bundle but the
+// weights. See README.md, "Bundle format".
+#include "distortion.h"
+#include "image.h"
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gearnn {
+
+constexpr int kBundleFormatVersion = 1;
+
+struct ClassInfo {
+  std::string name;
+  std::array<uint8_t, 3> color;
+};
+
+struct Normalization {
+  std::array<float, 3> mean{0.5f, 0.5f, 0.5f};  // RGB, after division by 255
+  std::array<float, 3> std{0.25f, 0.25f, 0.25f};
+};
+
+struct AdaptorRef {
+  std::string file;    // relative to the bundle folder
+  std::string sha256;  // of that file
+  std::vector<std::string> layers;  // whole layers of the base it replaces ("base.0.1", "seg")
+};
+
+struct LevelSpec {
+  std::string name;
+  Distortion distortion;
+  std::optional<double> h264_crf;     // how the level's data was made, for people; not matched on
+  std::optional<AdaptorRef> adaptor;  // none: the level runs the base as it is
+};
+
+struct Manifest {
+  std::string architecture;
+  double width = 1.0;
+  std::vector<ClassInfo> classes;
+  Normalization normalization;
+  std::string base_file;
+  std::string base_sha256;
+  std::vector<LevelSpec> levels;
+
+  Palette palette() const;
+};
+
+// `bundle` is a bundle folder or its manifest.json.
+std::string manifest_path_of(const std::string& bundle);
+
+// Parses and checks the manifest's own structure (types, ranges, unique level
+// names, one set of dimensions for all levels). Throws gearnn::Error naming the file.
+Manifest read_manifest(const std::string& manifest_path);
+void write_manifest(const std::string& manifest_path, const Manifest& manifest);
+
+// Built-in class tables: "camvid" (11), "cityscapes" (19).
+std::vector<ClassInfo> builtin_classes(const std::string& dataset);
+// Names class0.. with distinct generated colours.
+std::vector<ClassInfo> generic_classes(int count);
+
+}  // namespace gearnn

@@ -1,0 +1,77 @@
+#include "random_bundle.h"
+
+#include "bundle.h"
+#include "error.h"
+#include "knapsack.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+namespace gearnn {
+
+std::vector<std::string> layers_filling_budget(const Architecture& arch, int64_t budget) {
+  std::vector<KnapsackItem> items;
+  for (const Layer& layer : arch.layers()) items.push_back({layer.size, double(layer.size)});
+  std::vector<std::string> names;
+  for (size_t i : solve_knapsack(items, budget)) names.push_back(arch.layers()[i].name);
+  return names;
+}
+
+namespace {
+
+// BN layers with non-trivial statistics, so that adaptors change outputs.
+void randomize_batch_norm(const Architecture& arch, WeightTable& w, at::Generator& gen) {
+  for (const Layer& layer : arch.layers()) {
+    if (layer.kind != Layer::Kind::batch_norm) continue;
+    const auto& s = layer.slots;
+    w[s[0]].uniform_(0.5, 1.5, gen);
+    w[s[1]].normal_(0.0, 0.1, gen);
+    w[s[2]].normal_(0.0, 0.1, gen);
+    w[s[3]].uniform_(0.5, 1.5, gen);
+  }
+}
+
+}  // namespace
+
+void write_random_bundle(const std::string& folder, const RandomBundleOptions& o) {
+  if (o.levels < 1) throw Error("a bundle needs at least one level");
+  const Architecture arch(o.architecture, o.classes, o.width);
+  at::Generator gen = at::detail::createCPUGenerator(o.seed);
+  WeightTable base = arch.initial_weights(o.seed);
+  randomize_batch_norm(arch, base, gen);
+
+  const int64_t budget = parse_budget(o.budget, arch.params_with_buffers());
+  const std::vector<std::string> layout = layers_filling_budget(arch, budget);
+  if (layout.empty() && o.levels > 1) throw Error("budget " + o.budget + " fits no layer of " + arch.name());
+
+  Manifest m;
+  m.architecture = arch.name();
+  m.width = arch.width();
+  m.classes = o.classes == 19 ? builtin_classes("cityscapes")
+              : o.classes == 11 ? builtin_classes("camvid")
+                                : generic_classes(o.classes);
+  std::vector<NamedTensors> adaptors;
+  for (int i = 0; i < o.levels; ++i) {
+    const int quality = o.levels == 1 ? 100 : int(std::lround(10 + 90.0 * i / (o.levels - 1)));
+    LevelSpec level;
+    level.name = "q" + std::to_string(quality);
+    level.distortion.jpeg_quality = quality;
+    NamedTensors adaptor;
+    if (i + 1 < o.levels) {  // the last level (best quality) runs the base as it is
+      level.adaptor = AdaptorRef{"", "", layout};
+      for (const auto& [name, t] : named_layers(arch, base, layout)) {
+        const double spread = t.std().item<double>() * 0.2 + 0.01;
+        adaptor[name] = t + at::empty_like(t).normal_(0.0, spread, gen);
+        if (name.size() > 12 && name.compare(name.size() - 12, 12, ".running_var") == 0)
+          adaptor[name] = adaptor[name].abs() + 0.1;
+      }
+    }
+    m.levels.push_back(level);
+    adaptors.push_back(std::move(adaptor));
+  }
+  write_bundle(folder, m, named_weights(arch, base), adaptors);
+}
+
+}  // namespace gearnn
