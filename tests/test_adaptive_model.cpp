@@ -1,0 +1,161 @@
+#include "adaptive_model.h"
+#include "error.h"
+#include "test_support.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+using gearnn::AdaptiveModel;
+using gearnn::Bundle;
+
+namespace {
+
+std::set<size_t> adaptor_slots(const Bundle& b, size_t level) {
+  std::set<size_t> slots;
+  if (const auto& a = b.manifest().levels[level].adaptor)
+    for (const auto& name : a->layers)
+      for (size_t s : b.architecture().layers()[*b.architecture().find_layer(name)].slots) slots.insert(s);
+  return slots;
+}
+
+at::Tensor test_input() {
+  at::manual_seed(11);
+  return at::randn({1, 3, 40, 48});
+}
+
+}  // namespace
+
+TEST(AdaptiveModel, SelectMatchesCopyingTheAdaptorIntoTheBase) {
+  const auto bundle = Bundle::load(gearnn::testing::small_bundle(3));
+  AdaptiveModel model(bundle);
+  const at::Tensor x = test_input();
+
+  for (size_t b = 0; b < bundle->level_count(); ++b) {
+    for (size_t a = 0; a < bundle->level_count(); ++a) {
+      model.select(a);
+      model.select(b);
+      // The reference: a private copy of the base with b's adaptor copied in.
+      c10::InferenceMode guard;
+      gearnn::WeightTable copied;
+      for (const auto& t : bundle->base_weights()) copied.push_back(t.clone());
+      if (const auto& adaptor = bundle->manifest().levels[b].adaptor) {
+        const auto file = gearnn::read_tensor_file(bundle->folder() + "/" + adaptor->file);
+        for (const auto& [name, t] : file.tensors) copied[*bundle->architecture().find_slot(name)].copy_(t);
+      }
+      const at::Tensor expected = bundle->architecture().forward(copied, x);
+      EXPECT_TRUE(at::equal(model.forward(x), expected)) << "select(" << a << ") then select(" << b << ")";
+    }
+  }
+}
+
+TEST(AdaptiveModel, LevelsReallyDiffer) {
+  // Guards the test above against adaptors that change nothing.
+  AdaptiveModel model(Bundle::load(gearnn::testing::small_bundle(3)));
+  const at::Tensor x = test_input();
+  model.select(size_t(0));
+  const at::Tensor a = model.forward(x);
+  model.select(size_t(2));
+  EXPECT_FALSE(at::allclose(a, model.forward(x)));
+}
+
+TEST(AdaptiveModel, NonAdaptorTensorsAreSharedNotDuplicated) {
+  const std::string path = gearnn::testing::small_bundle(3);
+  const auto bundle = Bundle::load_shared(path);
+  const auto again = Bundle::load_shared(path + "/manifest.json");
+  EXPECT_EQ(bundle.get(), again.get()) << "one resident copy per bundle";
+
+  AdaptiveModel cam1(bundle), cam2(again);
+  cam1.select(size_t(0));
+  cam2.select(size_t(1));
+  const auto& base = bundle->base_weights();
+  for (size_t level = 0; level < bundle->level_count(); ++level) {
+    const auto replaced = adaptor_slots(*bundle, level);
+    for (size_t s = 0; s < base.size(); ++s) {
+      const auto* p = bundle->weights(level)[s].data_ptr();
+      if (replaced.count(s)) EXPECT_NE(p, base[s].data_ptr()) << "level " << level << " slot " << s;
+      else EXPECT_EQ(p, base[s].data_ptr()) << "level " << level << " slot " << s;
+    }
+  }
+  // Across instances the tables themselves are the bundle's, not copies.
+  EXPECT_EQ(&cam1.bundle(), &cam2.bundle());
+}
+
+TEST(AdaptiveModel, SharedBundleIsReleasedWhenUnused) {
+  const std::string path = gearnn::testing::small_bundle(3);
+  const Bundle* first = nullptr;
+  {
+    auto b = Bundle::load_shared(path);
+    first = b.get();
+    EXPECT_EQ(Bundle::load_shared(path).get(), first);
+  }
+  auto fresh = Bundle::load_shared(path);  // may reuse the address, but must be a valid new load
+  EXPECT_EQ(fresh->level_count(), 3u);
+}
+
+TEST(AdaptiveModel, TwoInstancesOnTwoThreadsMatchSequentialRuns) {
+  const auto bundle = Bundle::load_shared(gearnn::testing::small_bundle(3));
+  AdaptiveModel a(bundle), b(bundle);
+  a.select(size_t(0));
+  b.select(size_t(1));
+  const at::Tensor x = test_input();
+  const at::Tensor expected_a = a.forward(x), expected_b = b.forward(x);
+  ASSERT_FALSE(at::equal(expected_a, expected_b));
+
+  bool same_a = true, same_b = true;
+  std::thread ta([&] {
+    for (int i = 0; i < 8; ++i) same_a = same_a && at::equal(a.forward(x), expected_a);
+  });
+  std::thread tb([&] {
+    for (int i = 0; i < 8; ++i) same_b = same_b && at::equal(b.forward(x), expected_b);
+  });
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(same_a);
+  EXPECT_TRUE(same_b);
+}
+
+TEST(AdaptiveModel, SelectByNameAndErrors) {
+  AdaptiveModel model(Bundle::load(gearnn::testing::small_bundle(3)));
+  const std::string name = model.bundle().manifest().levels[1].name;
+  model.select(name);
+  EXPECT_EQ(model.level(), 1u);
+  model.select(name);  // the same level again changes nothing
+  EXPECT_EQ(model.level_name(), name);
+  EXPECT_THROW(model.select("no-such-level"), gearnn::Error);
+  EXPECT_THROW(model.select(size_t(3)), gearnn::Error);
+  EXPECT_EQ(model.level(), 1u);  // a failed select keeps the level
+}
+
+TEST(AdaptiveModel, SegmentHandlesOddSizesAndMatchesForward) {
+  AdaptiveModel model(Bundle::load(gearnn::testing::small_bundle(3)));
+  model.select(size_t(0));
+  for (auto [w, h] : {std::pair{37, 29}, std::pair{8, 8}, std::pair{1, 1}, std::pair{64, 17}}) {
+    gearnn::RgbImage img{w, h, std::vector<uint8_t>(size_t(w) * h * 3)};
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * 37) % 251);
+    const gearnn::ClassMap map = model.segment(img.view());
+    ASSERT_EQ(map.width, w);
+    ASSERT_EQ(map.height, h);
+    const at::Tensor input =
+        gearnn::frame_to_input(img.view(), model.bundle().manifest().normalization, at::kCPU);
+    EXPECT_EQ(input.size(2) % 8, 0);
+    EXPECT_EQ(input.size(3) % 8, 0);
+    const gearnn::ClassMap direct = gearnn::argmax_class_map(model.forward(input), w, h);
+    EXPECT_EQ(map.classes, direct.classes);
+  }
+}
+
+TEST(AdaptiveModel, FrameToInputNormalisesAndHonoursStride) {
+  // 2x1 frame in a buffer with 2 bytes of row padding.
+  const uint8_t pixels[] = {255, 0, 51, 0, 255, 102, 9, 9};
+  const gearnn::Normalization n{{0.5f, 0.5f, 0.5f}, {0.5f, 0.25f, 0.2f}};
+  const at::Tensor x = gearnn::frame_to_input({pixels, 2, 1, 8}, n, at::kCPU);
+  ASSERT_EQ(x.sizes().vec(), (std::vector<int64_t>{1, 3, 8, 8}));
+  EXPECT_NEAR(x[0][0][0][0].item<float>(), 1.0f, 1e-6);   // (1 - 0.5) / 0.5
+  EXPECT_NEAR(x[0][1][0][1].item<float>(), 2.0f, 1e-6);   // (1 - 0.5) / 0.25
+  EXPECT_NEAR(x[0][2][0][0].item<float>(), -1.5f, 1e-6);  // (0.2 - 0.5) / 0.2
+  EXPECT_TRUE(at::equal(x[0][0][7], x[0][0][0]));           // padded rows repeat the last row
+}

@@ -1,0 +1,138 @@
+// Runs the real gearnn executable and checks exit codes and outputs.
+#include "image.h"
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <sys/wait.h>
+
+using gearnn::testing::env;
+using gearnn::testing::scratch_dir;
+
+namespace {
+
+struct CliRun {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun gearnn_cli(const std::string& args) {
+  const std::string cli = env("GEARNN_CLI");
+  const std::string command = "'" + cli + "' " + args + " 2>&1";
+  FILE* p = popen(command.c_str(), "r");
+  CliRun r{-1, ""};
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+nlohmann::json json_of(const CliRun& r) {
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception&) {
+    ADD_FAILURE() << "not JSON: " << r.out;
+    return {};
+  }
+}
+
+class Cli : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (env("GEARNN_CLI").empty()) GTEST_SKIP() << "GEARNN_CLI is not set (run through meson test)";
+  }
+};
+
+}  // namespace
+
+TEST_F(Cli, HelpExitsZeroForEveryCommand) {
+  for (const char* c : {"--help", "inspect --help", "bundle --help", "bundle random --help", "bundle base --help",
+                        "segment --help", "bench switch --help"}) {
+    const CliRun r = gearnn_cli(c);
+    EXPECT_EQ(r.code, 0) << c << "\n" << r.out;
+    EXPECT_NE(r.out.find("usage:"), std::string::npos) << c;
+  }
+}
+
+TEST_F(Cli, BadUsageExitsTwo) {
+  for (const char* c : {"", "frobnicate", "inspect", "inspect --arch drn_d_22", "inspect --bogus x",
+                        "bundle", "bundle random --arch drn_d_22", "bundle random --classes 5 --levels x -o d",
+                        "segment only-one-arg", "bench", "bench switch"}) {
+    const CliRun r = gearnn_cli(c);
+    EXPECT_EQ(r.code, 2) << "'" << c << "'\n" << r.out;
+  }
+}
+
+TEST_F(Cli, FailuresExitOneAndNameTheFile) {
+  const CliRun missing = gearnn_cli("inspect /nonexistent/bundle-dir");
+  EXPECT_EQ(missing.code, 1) << missing.out;
+  EXPECT_NE(missing.out.find("/nonexistent/bundle-dir"), std::string::npos) << missing.out;
+
+  const CliRun arch = gearnn_cli("inspect --arch drn_q_9 --classes 3");
+  EXPECT_EQ(arch.code, 1) << arch.out;
+  EXPECT_NE(arch.out.find("unknown architecture"), std::string::npos) << arch.out;
+
+  const std::string bundle = gearnn::testing::small_bundle(3);
+  const CliRun level = gearnn_cli("segment " + bundle + " /nonexistent.png -o /tmp/x.png");
+  EXPECT_EQ(level.code, 1) << level.out;
+  EXPECT_NE(level.out.find("/nonexistent.png"), std::string::npos) << level.out;
+}
+
+TEST_F(Cli, InspectArchitectureJson) {
+  const auto j = json_of(gearnn_cli("inspect --arch drn_d_38 --classes 19 --json"));
+  EXPECT_EQ(j["learnable_params"], 26003523);
+  EXPECT_EQ(j["params_with_buffers"], 26022723);
+}
+
+TEST_F(Cli, RandomBundleThenInspect) {
+  const std::string dir = scratch_dir("cli-bundle");
+  const CliRun made = gearnn_cli("bundle random --arch drn_c_26 --classes 7 --width 0.125 --levels 4 --budget 1% -o " + dir);
+  ASSERT_EQ(made.code, 0) << made.out;
+  const auto j = json_of(gearnn_cli("inspect " + dir + " --json"));
+  ASSERT_EQ(j["levels"].size(), 4u);
+  EXPECT_EQ(j["architecture"], "drn_c_26");
+  const int64_t base = j["base_params"];
+  int64_t adaptors = 0, without = 0;
+  for (const auto& l : j["levels"]) {
+    adaptors += l["adaptor_params"].get<int64_t>();
+    without += l["adaptor_params"] == 0;
+    EXPECT_LE(l["adaptor_params"].get<int64_t>(), base / 100) << l["name"];
+  }
+  EXPECT_EQ(without, 1);
+  EXPECT_NEAR(j["memory_overhead_percent"].get<double>(), 100.0 * adaptors / base, 1e-9);
+}
+
+TEST_F(Cli, SegmentWritesIndexAndColourPngs) {
+  const std::string dir = scratch_dir("cli-segment");
+  gearnn::RgbImage img{45, 31, std::vector<uint8_t>(45 * 31 * 3)};
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t(i * 7);
+  gearnn::write_png_rgb(dir + "/in.png", img);
+  const std::string bundle = gearnn::testing::small_bundle(3);
+  const CliRun r = gearnn_cli("segment " + bundle + " " + dir + "/in.png --level q10 -o " + dir + "/cls.png --color " +
+                           dir + "/col.png");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const gearnn::ClassMap cls = gearnn::read_png_gray(dir + "/cls.png");
+  EXPECT_EQ(cls.width, 45);
+  EXPECT_EQ(cls.height, 31);
+  for (uint8_t c : cls.classes) ASSERT_LT(c, 5);
+  const gearnn::RgbImage col = gearnn::read_png_rgb(dir + "/col.png");
+  EXPECT_EQ(col.width, 45);
+
+  const CliRun unknown = gearnn_cli("segment " + bundle + " " + dir + "/in.png --level q999 -o " + dir + "/x.png");
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.out.find("unknown level 'q999'"), std::string::npos) << unknown.out;
+}
+
+TEST_F(Cli, BenchSwitchJson) {
+  const auto j = json_of(gearnn_cli("bench switch " + gearnn::testing::small_bundle(3) + " --json --rounds 20 --reloads 2"));
+  for (const char* key : {"switch_us_median", "copy_us_median", "reload_ms_median", "memory_overhead_percent"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    EXPECT_GT(j[key].get<double>(), 0.0) << key;
+  }
+}
