@@ -10,9 +10,14 @@ packages=(
   libtorch-dev nlohmann-json3-dev libpng-dev libssl-dev
   # tests and the checkpoint converter
   libgtest-dev python3-torch
+  # offline side: codecs for distortion generators, plots
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libjpeg-dev gnuplot-nox
   # plugin
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-gst-1.0
+  # demo: ffmpeg makes the DASH ladder, opencv-doc ships a real street video (vtest.avi)
+  ffmpeg opencv-doc
 )
 
 sudo_cmd=()

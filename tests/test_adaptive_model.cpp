@@ -159,3 +159,19 @@ TEST(AdaptiveModel, FrameToInputNormalisesAndHonoursStride) {
   EXPECT_NEAR(x[0][2][0][0].item<float>(), -1.5f, 1e-6);  // (0.2 - 0.5) / 0.2
   EXPECT_TRUE(at::equal(x[0][0][7], x[0][0][0]));           // padded rows repeat the last row
 }
+
+TEST(AdaptiveModel, CudaMatchesCpu) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "SKIPPED: no CUDA device or LibTorch without CUDA (build with -Dcuda=enabled)";
+  const std::string path = gearnn::testing::small_bundle(3);
+  AdaptiveModel cpu(Bundle::load(path, "cpu")), gpu(Bundle::load(path, "cuda"));
+  EXPECT_TRUE(gpu.bundle().weights(0)[0].is_cuda());
+  const at::Tensor x = test_input();
+  for (size_t level = 0; level < 3; ++level) {
+    cpu.select(level);
+    gpu.select(level);
+    // cuDNN may run convolutions in TF32, so compare relative to the output's scale.
+    const at::Tensor expected = cpu.forward(x);
+    const double diff = (expected - gpu.forward(x).cpu()).abs().max().item<double>();
+    EXPECT_LT(diff, 1e-3 * expected.abs().max().item<double>()) << "level " << level;
+  }
+}
