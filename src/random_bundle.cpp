@@ -8,6 +8,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <cstdio>
 
 namespace gearnn {
 
@@ -33,10 +34,45 @@ void randomize_batch_norm(const Architecture& arch, WeightTable& w, at::Generato
   }
 }
 
+// Levels ordered from most to least distorted.
+std::vector<LevelSpec> random_bundle_levels(const RandomBundleOptions& o) {
+  std::vector<LevelSpec> levels;
+  if (o.kind == "abr") {
+    for (auto [w, h] : {std::pair{240, 180}, std::pair{320, 240}, std::pair{480, 360}})
+      for (int qp : {38, 30, 22}) {
+        LevelSpec l;
+        l.name = std::to_string(w) + "x" + std::to_string(h) + "-qp" + std::to_string(qp);
+        l.distortion.resolution = Resolution{w, h};
+        l.distortion.h264_qp = qp;
+        levels.push_back(l);
+      }
+    return levels;
+  }
+  if (o.levels < 1) throw Error("a bundle needs at least one level");
+  for (int i = 0; i < o.levels; ++i) {
+    const double t = o.levels == 1 ? 1.0 : double(i) / (o.levels - 1);
+    LevelSpec l;
+    if (o.kind == "jpeg") {
+      const int quality = int(std::lround(10 + 90 * t));
+      l.name = "q" + std::to_string(quality);
+      l.distortion.jpeg_quality = quality;
+    } else if (o.kind == "brightness") {
+      const double factor = std::round((0.2 + 0.8 * t) * 100) / 100;
+      char name[32];
+      std::snprintf(name, sizeof name, "b%.2f", factor);
+      l.name = name;
+      l.distortion.brightness = factor;
+    } else {
+      throw Error("unknown random bundle kind '" + o.kind + "' (jpeg, brightness, abr)");
+    }
+    levels.push_back(l);
+  }
+  return levels;
+}
+
 }  // namespace
 
 void write_random_bundle(const std::string& folder, const RandomBundleOptions& o) {
-  if (o.levels < 1) throw Error("a bundle needs at least one level");
   const Architecture arch(o.architecture, o.classes, o.width);
   at::Generator gen = at::detail::createCPUGenerator(o.seed);
   WeightTable base = arch.initial_weights(o.seed);
@@ -52,14 +88,12 @@ void write_random_bundle(const std::string& folder, const RandomBundleOptions& o
   m.classes = o.classes == 19 ? builtin_classes("cityscapes")
               : o.classes == 11 ? builtin_classes("camvid")
                                 : generic_classes(o.classes);
+  const std::vector<LevelSpec> levels = random_bundle_levels(o);
   std::vector<NamedTensors> adaptors;
-  for (int i = 0; i < o.levels; ++i) {
-    const int quality = o.levels == 1 ? 100 : int(std::lround(10 + 90.0 * i / (o.levels - 1)));
-    LevelSpec level;
-    level.name = "q" + std::to_string(quality);
-    level.distortion.jpeg_quality = quality;
+  for (size_t i = 0; i < levels.size(); ++i) {
+    LevelSpec level = levels[i];
     NamedTensors adaptor;
-    if (i + 1 < o.levels) {  // the last level (best quality) runs the base as it is
+    if (i + 1 < levels.size()) {  // the last level (least distorted) runs the base as it is
       level.adaptor = AdaptorRef{"", "", layout};
       for (const auto& [name, t] : named_layers(arch, base, layout)) {
         const double spread = t.std().item<double>() * 0.2 + 0.01;

@@ -13,7 +13,11 @@ struct RandomBundleOptions {
   std::string architecture = "drn_d_22";
   int classes = 19;
   double width = 1.0;
-  int levels = 10;  // JPEG qualities spread over 10..100; the last runs the base as it is
+  // "jpeg": `levels` qualities over 10..100; "brightness": `levels` factors over
+  // 0.2..1.0; "abr": a ladder of 480x360, 320x240, 240x180 crossed with mean
+  // QP 22, 30, 38 (`levels` is ignored). The least distorted level runs the base.
+  std::string kind = "jpeg";
+  int levels = 10;
   std::string budget = "0.2%";
   uint64_t seed = 1;
 };

@@ -18,13 +18,15 @@ const char* kBundleUsage =
     "  base     a one-level bundle around converted weights (see models/convert_drn_checkpoint.py)\n";
 
 const CommandSpec kRandomSpec{
-    "gearnn bundle random --arch A --classes C --levels N [--budget 0.2%] [--width W] [--seed S] -o DIR",
-    "Writes a bundle with random weights: N levels (JPEG qualities 10..100), the best\n"
-    "one running the base as it is and N-1 adaptors whose layers fill the budget\n"
+    "gearnn bundle random --arch A --classes C --levels N [--kind K] [--budget 0.2%] [--width W] [--seed S] -o DIR",
+    "Writes a bundle with random weights: N levels (JPEG qualities 10..100 by\n"
+    "default), the least distorted one running the base as it is and the others\n"
+    "with adaptors whose layers fill the budget\n"
     "(a knapsack over parameter counts).",
     {{"--arch", "A", "drn_c_26, drn_d_22 or drn_d_38"},
      {"--classes", "C", "number of classes"},
      {"--levels", "N", "number of levels (default 10)"},
+     {"--kind", "K", "jpeg (default), brightness, or abr (3 resolutions x 3 QPs)"},
      {"--budget", "B", "adaptor size: a percentage of the base (0.2%) or a count (default 0.2%)"},
      {"--width", "W", "channel width multiplier (default 1)"},
      {"--seed", "S", "random seed (default 1)"},
@@ -66,6 +68,7 @@ int bundle_random(const std::vector<std::string>& argv) {
   o.classes = args.get_int("--classes", 0);
   if (!args.has("--classes")) throw UsageError("option --classes is required");
   o.levels = args.get_int("--levels", 10);
+  o.kind = args.get("--kind", "jpeg");
   o.budget = args.get("--budget", "0.2%");
   o.width = args.get_double("--width", 1.0);
   o.seed = uint64_t(args.get_int("--seed", 1));
