@@ -35,7 +35,7 @@ void AdaptiveModel::select(const std::string& level_name) {
 
 at::Tensor AdaptiveModel::forward(const at::Tensor& input) const {
   c10::InferenceMode guard;
-  return bundle_->architecture().forward(*weights_, input.to(bundle_->device()), false);
+  return bundle_->architecture().forward(*weights_, input.to(bundle_->device()));
 }
 
 ClassMap AdaptiveModel::segment(const RgbView& image) const {

@@ -226,15 +226,21 @@ at::Tensor Architecture::conv(const WeightTable& w, int layer, const at::Tensor&
                     {dilation, dilation});
 }
 
-at::Tensor Architecture::bn(const WeightTable& w, int layer, const at::Tensor& x, bool train) const {
+at::Tensor Architecture::bn(const WeightTable& w, int layer, const at::Tensor& x,
+                            const std::vector<bool>& batch_stats) const {
   const auto& s = layers_[layer].slots;
+  const bool train = !batch_stats.empty() && batch_stats[layer];
   return at::batch_norm(x, w[s[0]], w[s[1]], w[s[2]], w[s[3]], train, 0.1, 1e-5, true);
 }
 
-at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input, bool train) const {
+at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input,
+                                 const std::vector<bool>& train) const {
   if (w.size() != slots_.size())
     throw Error("weight table has " + std::to_string(w.size()) + " entries, " + name_ + " needs " +
                 std::to_string(slots_.size()));
+  if (!train.empty() && train.size() != layers_.size())
+    throw Error("batch-statistics mask has " + std::to_string(train.size()) + " entries, " + name_ + " has " +
+                std::to_string(layers_.size()) + " layers");
   at::Tensor x = input;
   for (const Step& s : steps_) {
     if (!s.block) {

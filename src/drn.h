@@ -54,9 +54,11 @@ public:
   WeightTable initial_weights(uint64_t seed) const;
 
   // Input: normalised RGB, N x 3 x H x W, H and W multiples of 8 for an exact
-  // size. Output: log-probabilities N x classes x H x W. With `train`, BN uses
-  // batch statistics and updates the running statistics in the table.
-  at::Tensor forward(const WeightTable& weights, const at::Tensor& input, bool train = false) const;
+  // size. Output: log-probabilities N x classes x H x W. BN layer i uses batch
+  // statistics (and updates its running statistics in the table) when
+  // `batch_stats[i]` is set; empty = inference mode everywhere.
+  at::Tensor forward(const WeightTable& weights, const at::Tensor& input,
+                     const std::vector<bool>& batch_stats = {}) const;
 
 private:
   // One stage of the forward pass: conv+BN+ReLU, or a BasicBlock.
@@ -75,7 +77,7 @@ private:
                           int stride, int dilation, bool new_level, bool residual);
   at::Tensor conv(const WeightTable& w, int layer, const at::Tensor& x, int stride, int padding,
                   int dilation) const;
-  at::Tensor bn(const WeightTable& w, int layer, const at::Tensor& x, bool train) const;
+  at::Tensor bn(const WeightTable& w, int layer, const at::Tensor& x, const std::vector<bool>& batch_stats) const;
 
   std::string name_;
   int classes_;
