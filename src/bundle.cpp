@@ -180,6 +180,13 @@ NamedTensors named_layers(const Architecture& arch, const WeightTable& weights,
   return out;
 }
 
+std::string file_safe_name(const std::string& name) {
+  std::string out = name;
+  for (char& c : out)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != '@') c = '_';
+  return out;
+}
+
 void write_bundle(const std::string& folder, Manifest manifest, const NamedTensors& base,
                   const std::vector<NamedTensors>& adaptors) {
   if (adaptors.size() != manifest.levels.size())
@@ -199,10 +206,7 @@ void write_bundle(const std::string& folder, Manifest manifest, const NamedTenso
       continue;
     }
     if (!level.adaptor) throw Error(folder + ": level '" + level.name + "' has tensors but no adaptor layers");
-    std::string file_name = level.name;
-    for (char& c : file_name)
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != '@') c = '_';
-    level.adaptor->file = "adaptor-" + file_name + ".safetensors";
+    level.adaptor->file = "adaptor-" + file_safe_name(level.name) + ".safetensors";
     write_tensor_file(in_folder(level.adaptor->file), adaptors[i], {{"level", level.name}});
     level.adaptor->sha256 = sha256_of_file(in_folder(level.adaptor->file));
   }

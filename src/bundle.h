@@ -71,4 +71,7 @@ void write_bundle(const std::string& folder, Manifest manifest, const NamedTenso
 
 at::Device parse_device(const std::string& device);
 
+// A level name made safe as a file name ("h264:320x240@28" -> "h264_320x240@28").
+std::string file_safe_name(const std::string& name);
+
 }  // namespace gearnn

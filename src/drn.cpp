@@ -227,14 +227,14 @@ at::Tensor Architecture::conv(const WeightTable& w, int layer, const at::Tensor&
 }
 
 at::Tensor Architecture::bn(const WeightTable& w, int layer, const at::Tensor& x,
-                            const std::vector<bool>& batch_stats) const {
+                            const std::vector<bool>& batch_stats, double momentum) const {
   const auto& s = layers_[layer].slots;
   const bool train = !batch_stats.empty() && batch_stats[layer];
-  return at::batch_norm(x, w[s[0]], w[s[1]], w[s[2]], w[s[3]], train, 0.1, 1e-5, true);
+  return at::batch_norm(x, w[s[0]], w[s[1]], w[s[2]], w[s[3]], train, momentum, 1e-5, true);
 }
 
-at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input,
-                                 const std::vector<bool>& train) const {
+at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input, const std::vector<bool>& train,
+                                 double momentum) const {
   if (w.size() != slots_.size())
     throw Error("weight table has " + std::to_string(w.size()) + " entries, " + name_ + " needs " +
                 std::to_string(slots_.size()));
@@ -247,14 +247,14 @@ at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input,
       // 3x3 convs pad by their dilation; the 7x7 stem pads by 3.
       const int kernel = int(slots_[layers_[s.conv1].slots[0]].shape[2]);
       const int padding = kernel == 7 ? 3 : s.dilation1;
-      x = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, padding, s.dilation1), train));
+      x = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, padding, s.dilation1), train, momentum));
       continue;
     }
-    at::Tensor out = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, s.dilation1, s.dilation1), train));
-    out = bn(w, s.bn2, conv(w, s.conv2, out, 1, s.dilation2, s.dilation2), train);
+    at::Tensor out = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, s.dilation1, s.dilation1), train, momentum));
+    out = bn(w, s.bn2, conv(w, s.conv2, out, 1, s.dilation2, s.dilation2), train, momentum);
     if (s.residual) {
       const at::Tensor skip =
-          s.downsample_conv >= 0 ? bn(w, s.downsample_bn, conv(w, s.downsample_conv, x, s.stride, 0, 1), train) : x;
+          s.downsample_conv >= 0 ? bn(w, s.downsample_bn, conv(w, s.downsample_conv, x, s.stride, 0, 1), train, momentum) : x;
       out = out + skip;
     }
     x = at::relu(out);

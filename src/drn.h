@@ -57,8 +57,9 @@ public:
   // size. Output: log-probabilities N x classes x H x W. BN layer i uses batch
   // statistics (and updates its running statistics in the table) when
   // `batch_stats[i]` is set; empty = inference mode everywhere.
+  // `bn_momentum` weighs each batch in the running statistics (PyTorch's 0.1).
   at::Tensor forward(const WeightTable& weights, const at::Tensor& input,
-                     const std::vector<bool>& batch_stats = {}) const;
+                     const std::vector<bool>& batch_stats = {}, double bn_momentum = 0.1) const;
 
 private:
   // One stage of the forward pass: conv+BN+ReLU, or a BasicBlock.
@@ -77,7 +78,8 @@ private:
                           int stride, int dilation, bool new_level, bool residual);
   at::Tensor conv(const WeightTable& w, int layer, const at::Tensor& x, int stride, int padding,
                   int dilation) const;
-  at::Tensor bn(const WeightTable& w, int layer, const at::Tensor& x, const std::vector<bool>& batch_stats) const;
+  at::Tensor bn(const WeightTable& w, int layer, const at::Tensor& x, const std::vector<bool>& batch_stats,
+                double momentum) const;
 
   std::string name_;
   int classes_;

@@ -159,6 +159,11 @@ Manifest read_manifest(const std::string& path) {
       if (ref.layers.empty()) throw Error(where + ": adaptor lists no layers");
       level.adaptor = ref;
     }
+    if (l.contains("selection")) {
+      const json& sel = l["selection"];
+      level.budget = field<int64_t>(sel, "budget", where + ": selection");
+      level.sensitivity = field<std::map<std::string, double>>(sel, "sensitivity", where + ": selection");
+    }
     if (!m.levels.empty() && dimension_list(level.distortion) != dimension_list(m.levels[0].distortion))
       throw Error(where + ": describes " + dimension_list(level.distortion) + " but level '" +
                   m.levels[0].name + "' describes " + dimension_list(m.levels[0].distortion));
@@ -182,6 +187,7 @@ void write_manifest(const std::string& path, const Manifest& m) {
     json level = {{"name", l.name}, {"distortion", distortion_json(l)}};
     if (l.adaptor)
       level["adaptor"] = {{"file", l.adaptor->file}, {"sha256", l.adaptor->sha256}, {"layers", l.adaptor->layers}};
+    if (!l.sensitivity.empty()) level["selection"] = {{"budget", l.budget}, {"sensitivity", l.sensitivity}};
     j["levels"].push_back(level);
   }
   std::ofstream out(path, std::ios::trunc);

@@ -5,6 +5,8 @@
 #include "image.h"
 
 #include <array>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +36,10 @@ struct LevelSpec {
   Distortion distortion;
   std::optional<double> h264_crf;     // how the level's data was made, for people; not matched on
   std::optional<AdaptorRef> adaptor;  // none: the level runs the base as it is
+  // How the adaptor was chosen (gearnn adapt): the memory budget in values and
+  // every layer's distortion sensitivity (Eq. 1). Empty for other bundles.
+  int64_t budget = 0;
+  std::map<std::string, double> sensitivity;
 };
 
 struct Manifest {

@@ -11,6 +11,12 @@ std::string scratch_dir(const std::string& name);
 // process and reused; `levels` levels, the last one without adaptor.
 std::string small_bundle(int levels = 3);
 
+// A small CamVid-layout dataset of synthetic street-like scenes (sky band,
+// road, pavement strip, car boxes; label 11 = void at the borders) in `dir`,
+// with train.txt and val.txt. Sequences "SYNA" and "SYNB". Returns `dir`.
+std::string make_shapes_dataset(const std::string& dir, int train_images = 12, int val_images = 4, int width = 64,
+                                int height = 48);
+
 // Environment variable or "".
 std::string env(const char* name);
 

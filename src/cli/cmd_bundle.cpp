@@ -2,6 +2,7 @@
 #include "bundle.h"
 #include "commands.h"
 #include "error.h"
+#include "experiment/adapt.h"
 #include "random_bundle.h"
 
 #include <iostream>
@@ -13,9 +14,11 @@ namespace {
 const char* kBundleUsage =
     "usage: gearnn bundle random --arch A --classes C --levels N [--budget 0.2%] -o DIR\n"
     "       gearnn bundle base --arch A --weights FILE --classes camvid|cityscapes|N -o DIR\n"
+    "       gearnn bundle merge BUNDLE BUNDLE... -o DIR\n"
     "\n"
     "  random   a valid bundle with random weights, for tests and benchmarks\n"
-    "  base     a one-level bundle around converted weights (see models/convert_drn_checkpoint.py)\n";
+    "  base     a one-level bundle around converted weights (see models/convert_drn_checkpoint.py)\n"
+    "  merge    join bundles of one base (for example per-level results of gearnn adapt)\n";
 
 const CommandSpec kRandomSpec{
     "gearnn bundle random --arch A --classes C --levels N [--kind K] [--budget 0.2%] [--width W] [--seed S] -o DIR",
@@ -47,6 +50,14 @@ const CommandSpec kBaseSpec{
      {"--output", "DIR", "bundle folder to write", "-o"}},
     0,
     0};
+
+const CommandSpec kMergeSpec{
+    "gearnn bundle merge BUNDLE BUNDLE... -o DIR",
+    "Joins the levels of bundles made from the same base (gearnn adapt --only-level\n"
+    "runs, for example) into one bundle. Level names must not repeat.",
+    {{"--output", "DIR", "bundle folder to write", "-o"}},
+    1,
+    1000};
 
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text) {
   std::array<float, 3> v{};
@@ -118,18 +129,31 @@ int bundle_base(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int bundle_merge(const std::vector<std::string>& argv) {
+  const Args args(kMergeSpec, argv);
+  if (args.help()) {
+    std::cout << help_text(kMergeSpec);
+    return 0;
+  }
+  const std::string out = args.require("--output");
+  merge_bundles(args.positional(), out);
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_bundle(const std::vector<std::string>& argv) {
-  if (argv.empty()) throw UsageError("missing subcommand (random or base)");
+  if (argv.empty()) throw UsageError("missing subcommand (random, base or merge)");
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "random") return bundle_random(rest);
   if (argv[0] == "base") return bundle_base(rest);
+  if (argv[0] == "merge") return bundle_merge(rest);
   if (argv[0] == "--help" || argv[0] == "-h") {
     std::cout << kBundleUsage;
     return 0;
   }
-  throw UsageError("unknown subcommand '" + argv[0] + "' (random or base)");
+  throw UsageError("unknown subcommand '" + argv[0] + "' (random, base or merge)");
 }
 
 }  // namespace gearnn::cli

@@ -10,5 +10,10 @@ int run_inspect(const std::vector<std::string>& args);
 int run_bundle(const std::vector<std::string>& args);
 int run_segment(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
+int run_train(const std::vector<std::string>& args);
+int run_adapt(const std::vector<std::string>& args);
+int run_eval(const std::vector<std::string>& args);
+int run_distort(const std::vector<std::string>& args);
+int run_dataset(const std::vector<std::string>& args);
 
 }  // namespace gearnn::cli

@@ -16,9 +16,14 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  inspect    show a bundle's levels, adaptors and memory, or an architecture's sizes\n"
-    "  bundle     make bundles: 'bundle random', 'bundle base'\n"
+    "  bundle     make bundles: 'bundle random', 'bundle base', 'bundle merge'\n"
     "  segment    segment one PNG image with a bundle\n"
     "  bench      benchmarks: 'bench switch'\n"
+    "  train      train a DRN (base, or a whole-model baseline)\n"
+    "  adapt      build a GearNN bundle: sensitivity, knapsack, adaptor fine-tuning\n"
+    "  eval       compare GearNN with its baselines on distorted data\n"
+    "  distort    apply one distortion setting (jpeg, h264, brightness, resize) to a PNG\n"
+    "  dataset    dataset statistics and normalisation: 'dataset stats'\n"
     "\n"
     "'gearnn COMMAND --help' describes each command.\n";
 
@@ -41,6 +46,11 @@ int main(int argc, char** argv) {
     if (command == "bundle") return run_bundle(rest);
     if (command == "segment") return run_segment(rest);
     if (command == "bench") return run_bench(rest);
+    if (command == "train") return run_train(rest);
+    if (command == "adapt") return run_adapt(rest);
+    if (command == "eval") return run_eval(rest);
+    if (command == "distort") return run_distort(rest);
+    if (command == "dataset") return run_dataset(rest);
     std::cerr << "gearnn: unknown command '" << command << "'\n\n" << kUsage;
     return 2;
   } catch (const UsageError& e) {

@@ -49,7 +49,8 @@ void ProgressLine::update(int epoch, size_t batch, double loss, size_t images) {
 }
 
 void ProgressLine::end_epoch(int epoch, double loss, double images_per_second, double seconds) {
-  std::fprintf(stderr, "%s%s epoch %d/%d done: loss %.4f, %.1f img/s, %s\n", enabled_ && isatty(STDERR_FILENO) ? "\r" : "",
+  if (!enabled_) return;
+  std::fprintf(stderr, "%s%s epoch %d/%d done: loss %.4f, %.1f img/s, %s\n", isatty(STDERR_FILENO) ? "\r" : "",
                label_.c_str(), epoch, epochs_, loss, images_per_second, clock_text(seconds).c_str());
 }
 

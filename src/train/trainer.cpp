@@ -8,6 +8,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -59,6 +60,21 @@ void save_checkpoint(const std::string& dir, const Architecture& arch, const Wei
   }
   write_tensor_file((fs::path(dir) / kCheckpointFile).string(), t,
                     {{"epoch", std::to_string(epoch)}, {"architecture", arch.name()}});
+}
+
+// Cumulative averages: batch k enters with momentum 1/k, so that after the pass
+// the running statistics are the plain mean over every batch.
+void recalibrate_batch_norm(const Architecture& arch, WeightTable& w, const std::vector<bool>& batch_stats,
+                            TrainData& data, int epoch) {
+  at::NoGradGuard no_grad;
+  for (size_t l = 0; l < arch.layers().size(); ++l) {
+    if (!batch_stats[l]) continue;
+    w[arch.layers()[l].slots[2]].zero_();
+    w[arch.layers()[l].slots[3]].fill_(1.0);
+  }
+  data.start_epoch(epoch);
+  at::Tensor images, labels;
+  for (int k = 1; data.next(images, labels); ++k) arch.forward(w, images, batch_stats, 1.0 / k);
 }
 
 }  // namespace
@@ -169,6 +185,8 @@ WeightTable train(const Architecture& arch, const WeightTable& initial, const Tr
     if (on_epoch) on_epoch(report, w);
   }
   for (auto& t : w) t = t.detach();
+  if (o.recalibrate_bn && std::find(batch_stats.begin(), batch_stats.end(), true) != batch_stats.end())
+    recalibrate_batch_norm(arch, w, batch_stats, data, o.epochs + 1);
   return w;
 }
 

@@ -30,6 +30,11 @@ struct TrainOptions {
   uint64_t seed = 1;
   std::string checkpoint_dir;  // empty: no checkpoints
   bool resume = false;         // continue from checkpoint_dir's last epoch
+  // After the last epoch, recompute the running statistics of the BN layers that
+  // trained as exact averages over one more pass of the data. A short
+  // fine-tune (an adaptor's few epochs) otherwise leaves them part old, part
+  // new, and eval-mode outputs suffer.
+  bool recalibrate_bn = true;
   bool progress = true;        // a progress line on stderr
   std::string label;           // shown in the progress line
 };

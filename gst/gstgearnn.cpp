@@ -1,0 +1,588 @@
+/**
+ * SECTION:element-gearnn
+ * @title: gearnn
+ * @short_description: DRN semantic segmentation that adapts to each frame's distortion
+ *
+ * Runs the segmentation network of a GearNN bundle on every frame, at the
+ * frame's own size, and attaches the class map as a segmentation meta (see
+ * gearnnmeta.h). Before each inference it measures the frame's distortion and
+ * selects the nearest level of the bundle: the resident base plus that level's
+ * small adaptor. A switch swaps a weight table; it copies no weights.
+ *
+ * What is measured (`level-source`): the resolution from the caps, the H.264
+ * mean QP or the JPEG quality from the quality meta that `gearnnquality` puts
+ * on encoded frames upstream of the decoder, and the brightness from the
+ * frame's mean luma. In `auto` the bundle's levels decide which of these are
+ * used; a dimension that this stream cannot provide is left out (matching
+ * falls back to the others) and a warning says so once.
+ *
+ * On every change of level the element posts an element message
+ * `gearnn-level-switch` with the fields `from` (string, empty for the first
+ * frame), `to` (string), `from-index` (int, -1 for the first frame),
+ * `to-index` (int), `measured` (string), `pts`, `running-time` (uint64).
+ *
+ * Buffers are processed in place; the pixels are only read. QoS is on by
+ * default (the `qos` property of #GstBaseTransform): when inference falls
+ * behind a synchronised sink, late frames are dropped.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=vtest.avi ! decodebin ! videoconvert ! \
+ *     gearnn bundle=/path/to/bundle ! gearnnoverlay ! videoconvert ! autovideosink
+ * ]|
+ */
+#include "gstgearnn.h"
+
+#include "error.h"
+#include "gearnnmeta.h"
+#include "stream_engine.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <deque>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+
+GST_DEBUG_CATEGORY_STATIC(gst_gearnn_debug);
+#define GST_CAT_DEFAULT gst_gearnn_debug
+
+#define GEARNN_VIDEO_FORMATS "{ I420, YV12, NV12, NV21, Y42B, Y444, RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA, ARGB, ABGR }"
+
+namespace {
+
+enum {
+  PROP_0,
+  PROP_BUNDLE,
+  PROP_DEVICE,
+  PROP_THREADS,
+  PROP_LEVEL_SOURCE,
+  PROP_LEVEL,
+  PROP_INTERVAL,
+  PROP_REFERENCE_LUMA,
+  PROP_QP_WINDOW,
+  PROP_CURRENT_LEVEL,
+};
+
+constexpr const char* kDefaultDevice = "cpu";
+constexpr guint kDefaultInterval = 1;
+constexpr guint kDefaultQpWindow = 8;
+
+// The last inference, kept for `interval` reuse.
+struct LastResult {
+  GBytes* class_map = nullptr;
+  int width = 0, height = 0;
+  size_t level = 0;
+  guint64 inference_ns = 0;
+  void clear() {
+    if (class_map) g_bytes_unref(class_map);
+    class_map = nullptr;
+  }
+};
+
+// Everything that exists between start() and stop(); streaming-thread state.
+struct Running {
+  std::unique_ptr<gstgearnn::StreamEngine> engine;
+  std::optional<size_t> level;          // selected level; none before the first frame
+  LastResult last;
+  guint64 frames_since_inference = 0;
+  std::deque<double> recent_qp;          // the last qp-window frames' QP (cleared on caps changes)
+  std::array<bool, 4> warned_missing{};  // per gearnn::Dimension
+  int inherited_threads = 0;             // LibTorch's count where the element was started
+  bool warned_unused_source = false;
+  ~Running() { last.clear(); }
+};
+
+}  // namespace
+
+struct _GstGearnn {
+  GstBaseTransform parent;
+
+  // Properties (GST_OBJECT_LOCK).
+  gchar* bundle;
+  gchar* device;
+  gint threads;
+  GstGearnnLevelSource level_source;
+  gchar* level;
+  guint interval;
+  gdouble reference_luma;
+  guint qp_window;
+  gchar* current_level;
+
+  // Streaming state.
+  GstVideoInfo info;
+  gboolean have_info;
+  Running* run;
+};
+
+G_DEFINE_TYPE(GstGearnn, gst_gearnn, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE(gearnn, "gearnn", GST_RANK_NONE, GST_TYPE_GEARNN);
+
+GType gst_gearnn_level_source_get_type(void) {
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+      {GST_GEARNN_LEVEL_SOURCE_AUTO, "Every dimension the bundle's levels describe", "auto"},
+      {GST_GEARNN_LEVEL_SOURCE_CAPS, "Resolution from the caps", "caps"},
+      {GST_GEARNN_LEVEL_SOURCE_QP, "H.264 QP from the quality meta", "qp"},
+      {GST_GEARNN_LEVEL_SOURCE_JPEG, "JPEG quality from the quality meta", "jpeg"},
+      {GST_GEARNN_LEVEL_SOURCE_BRIGHTNESS, "Brightness from the frame's mean luma", "brightness"},
+      {GST_GEARNN_LEVEL_SOURCE_FIXED, "The level named by the level property", "fixed"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstGearnnLevelSource", values));
+  return GType(type);
+}
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GEARNN_VIDEO_FORMATS)));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GEARNN_VIDEO_FORMATS)));
+
+static void gst_gearnn_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  GstGearnn* self = GST_GEARNN(object);
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_BUNDLE:
+      g_free(self->bundle);
+      self->bundle = g_value_dup_string(value);
+      break;
+    case PROP_DEVICE:
+      g_free(self->device);
+      self->device = g_value_dup_string(value);
+      if (!self->device) self->device = g_strdup(kDefaultDevice);
+      break;
+    case PROP_THREADS: self->threads = g_value_get_int(value); break;
+    case PROP_LEVEL_SOURCE: self->level_source = GstGearnnLevelSource(g_value_get_enum(value)); break;
+    case PROP_LEVEL:
+      g_free(self->level);
+      self->level = g_value_dup_string(value);
+      break;
+    case PROP_INTERVAL: self->interval = g_value_get_uint(value); break;
+    case PROP_REFERENCE_LUMA: self->reference_luma = g_value_get_double(value); break;
+    case PROP_QP_WINDOW: self->qp_window = g_value_get_uint(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_gearnn_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  GstGearnn* self = GST_GEARNN(object);
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_BUNDLE: g_value_set_string(value, self->bundle); break;
+    case PROP_DEVICE: g_value_set_string(value, self->device); break;
+    case PROP_THREADS: g_value_set_int(value, self->threads); break;
+    case PROP_LEVEL_SOURCE: g_value_set_enum(value, self->level_source); break;
+    case PROP_LEVEL: g_value_set_string(value, self->level); break;
+    case PROP_INTERVAL: g_value_set_uint(value, self->interval); break;
+    case PROP_REFERENCE_LUMA: g_value_set_double(value, self->reference_luma); break;
+    case PROP_QP_WINDOW: g_value_set_uint(value, self->qp_window); break;
+    case PROP_CURRENT_LEVEL: g_value_set_string(value, self->current_level); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_gearnn_finalize(GObject* object) {
+  GstGearnn* self = GST_GEARNN(object);
+  delete self->run;
+  g_free(self->bundle);
+  g_free(self->device);
+  g_free(self->level);
+  g_free(self->current_level);
+  G_OBJECT_CLASS(gst_gearnn_parent_class)->finalize(object);
+}
+
+// LibTorch's intra-op thread count is process-global; OpenMP also keeps it per
+// calling thread, so it is applied on the streaming thread too.
+static void apply_threads(gint threads) {
+  if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
+}
+
+static gboolean gst_gearnn_start(GstBaseTransform* trans) {
+  GstGearnn* self = GST_GEARNN(trans);
+  GST_OBJECT_LOCK(self);
+  const std::string bundle = self->bundle ? self->bundle : "";
+  const std::string device = self->device ? self->device : kDefaultDevice;
+  const std::string level = self->level ? self->level : "";
+  const GstGearnnLevelSource source = self->level_source;
+  const gint threads = self->threads;
+  GST_OBJECT_UNLOCK(self);
+
+  if (bundle.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No bundle given"),
+                      ("set the 'bundle' property to a bundle folder or its manifest.json"));
+    return FALSE;
+  }
+  apply_threads(threads);
+  auto run = std::make_unique<Running>();
+  // Streaming threads are not the application's: without this they may run
+  // with OpenMP's per-thread default (often 1) instead of the process's setting.
+  run->inherited_threads = at::get_num_threads();
+  try {
+    run->engine = std::make_unique<gstgearnn::StreamEngine>(bundle, device);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load bundle: %s", e.what()),
+                      ("bundle=%s device=%s", bundle.c_str(), device.c_str()));
+    return FALSE;
+  }
+  const gearnn::Bundle& b = run->engine->bundle();
+  if (source == GST_GEARNN_LEVEL_SOURCE_FIXED && !b.find_level(level)) {
+    std::string known;
+    for (const auto& l : b.manifest().levels) known += (known.empty() ? "" : ", ") + l.name;
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Unknown level '%s' in bundle %s", level.c_str(), bundle.c_str()),
+                      ("levels: %s", known.c_str()));
+    return FALSE;
+  }
+  GST_INFO_OBJECT(self, "bundle %s on %s: %zu levels, %zu classes, overhead %.3f%%", bundle.c_str(),
+                  device.c_str(), b.level_count(), b.manifest().classes.size(), b.memory_overhead_percent());
+  if (self->have_info) run->engine->set_format(self->info);
+  delete self->run;
+  self->run = run.release();
+  return TRUE;
+}
+
+static gboolean gst_gearnn_stop(GstBaseTransform* trans) {
+  GstGearnn* self = GST_GEARNN(trans);
+  delete self->run;
+  self->run = nullptr;
+  self->have_info = FALSE;
+  GST_OBJECT_LOCK(self);
+  g_clear_pointer(&self->current_level, g_free);
+  GST_OBJECT_UNLOCK(self);
+  return TRUE;
+}
+
+static gboolean gst_gearnn_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps* /*outcaps*/) {
+  GstGearnn* self = GST_GEARNN(trans);
+  GstVideoInfo info;
+  if (!gst_video_info_from_caps(&info, incaps)) {
+    GST_ERROR_OBJECT(self, "invalid caps %" GST_PTR_FORMAT, incaps);
+    return FALSE;
+  }
+  self->info = info;
+  self->have_info = TRUE;
+  if (self->run) {
+    try {
+      self->run->engine->set_format(info);
+    } catch (const std::exception& e) {
+      GST_ERROR_OBJECT(self, "%s", e.what());
+      return FALSE;
+    }
+    // A new size invalidates the kept result; a new stream (an ABR switch) its QP history.
+    self->run->last.clear();
+    self->run->recent_qp.clear();
+  }
+  GST_DEBUG_OBJECT(self, "caps %" GST_PTR_FORMAT, incaps);
+  return TRUE;
+}
+
+static gboolean gst_gearnn_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  GstGearnn* self = GST_GEARNN(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP && self->run) {
+    // After a seek or flush the next frame is always inferred.
+    self->run->last.clear();
+    self->run->frames_since_inference = 0;
+    self->run->recent_qp.clear();
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_gearnn_parent_class)->sink_event(trans, event);
+}
+
+// Which dimensions a level source measures.
+static bool source_measures(GstGearnnLevelSource source, gearnn::Dimension d) {
+  switch (source) {
+    case GST_GEARNN_LEVEL_SOURCE_AUTO: return true;
+    case GST_GEARNN_LEVEL_SOURCE_CAPS: return d == gearnn::Dimension::resolution;
+    case GST_GEARNN_LEVEL_SOURCE_QP: return d == gearnn::Dimension::h264_qp;
+    case GST_GEARNN_LEVEL_SOURCE_JPEG: return d == gearnn::Dimension::jpeg_quality;
+    case GST_GEARNN_LEVEL_SOURCE_BRIGHTNESS: return d == gearnn::Dimension::brightness;
+    case GST_GEARNN_LEVEL_SOURCE_FIXED: return false;
+  }
+  return false;
+}
+
+static const char* how_to_measure(gearnn::Dimension d) {
+  switch (d) {
+    case gearnn::Dimension::h264_qp:
+      return "no quality meta with a QP on the frames: put gearnnquality between the H.264 parser and the decoder";
+    case gearnn::Dimension::jpeg_quality:
+      return "no quality meta with a JPEG quality on the frames: put gearnnquality in front of the JPEG decoder";
+    default: return "not available on this stream";
+  }
+}
+
+static void post_switch(GstGearnn* self, GstBuffer* buf, std::optional<size_t> from, size_t to,
+                        const gearnn::Distortion& measured) {
+  const auto& levels = self->run->engine->bundle().manifest().levels;
+  GstClockTime running_time = gst_segment_to_running_time(&GST_BASE_TRANSFORM(self)->segment, GST_FORMAT_TIME,
+                                                           GST_BUFFER_PTS(buf));
+  GstStructure* s = gst_structure_new(
+      "gearnn-level-switch", "from", G_TYPE_STRING, from ? levels[*from].name.c_str() : "", "to", G_TYPE_STRING,
+      levels[to].name.c_str(), "from-index", G_TYPE_INT, from ? gint(*from) : -1, "to-index", G_TYPE_INT, gint(to),
+      "measured", G_TYPE_STRING, measured.describe().c_str(), "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf),
+      "running-time", G_TYPE_UINT64, running_time, nullptr);
+  GST_INFO_OBJECT(self, "level %s -> %s (measured %s) at %" GST_TIME_FORMAT,
+                  from ? levels[*from].name.c_str() : "(none)", levels[to].name.c_str(), measured.describe().c_str(),
+                  GST_TIME_ARGS(GST_BUFFER_PTS(buf)));
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer* buf) {
+  GstGearnn* self = GST_GEARNN(trans);
+  Running* run = self->run;
+  if (!run || !self->have_info) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, (nullptr), ("no caps before the first buffer"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  GST_OBJECT_LOCK(self);
+  const GstGearnnLevelSource source = self->level_source;
+  const std::string fixed_level = self->level ? self->level : "";
+  const guint interval = self->interval;
+  const double reference_luma = self->reference_luma;
+  const gint threads = self->threads;
+  const guint qp_window = std::max(1u, self->qp_window);
+  GST_OBJECT_UNLOCK(self);
+  apply_threads(threads > 0 ? threads : run->inherited_threads);
+  if (G_UNLIKELY(!run->level)) GST_INFO_OBJECT(self, "intra-op threads on the streaming thread: %d", at::get_num_threads());
+
+  gstgearnn::StreamEngine& engine = *run->engine;
+  const gearnn::Bundle& bundle = engine.bundle();
+  const int width = GST_VIDEO_INFO_WIDTH(&self->info), height = GST_VIDEO_INFO_HEIGHT(&self->info);
+
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &self->info, buf, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, (nullptr), ("cannot map the frame"));
+    return GST_FLOW_ERROR;
+  }
+
+  const bool reuse = run->last.class_map && run->frames_since_inference + 1 < interval &&
+                     run->last.width == width && run->last.height == height;
+
+  // Measure.
+  gearnn::Distortion measured;
+  std::optional<gearnn::RgbView> rgb;
+  GstGearnnMeasured measured_flags = GST_GEARNN_MEASURED_NONE;
+  try {
+    const auto& dims = bundle.matcher().dimensions();
+    auto wanted = [&](gearnn::Dimension d) {
+      return source_measures(source, d) && std::find(dims.begin(), dims.end(), d) != dims.end();
+    };
+    GstGearnnQuality quality;
+    const bool have_quality = gst_buffer_get_gearnn_quality(buf, &quality);
+    if (wanted(gearnn::Dimension::resolution)) measured.resolution = gearnn::Resolution{width, height};
+    if (wanted(gearnn::Dimension::h264_qp) && have_quality && quality.qp >= 0) {
+      // I, P and B frames of one stream differ by a few QP by design; the mean
+      // of the last frames measures the stream rather than the frame type.
+      run->recent_qp.push_back(quality.qp);
+      while (run->recent_qp.size() > qp_window) run->recent_qp.pop_front();
+      double sum = 0;
+      for (double v : run->recent_qp) sum += v;
+      measured.h264_qp = sum / double(run->recent_qp.size());
+    }
+    if (wanted(gearnn::Dimension::jpeg_quality) && have_quality && quality.jpeg_quality >= 0)
+      measured.jpeg_quality = quality.jpeg_quality;
+    if (wanted(gearnn::Dimension::brightness)) {
+      rgb = engine.rgb(frame);
+      const double reference = reference_luma > 0 ? reference_luma : engine.reference_luma();
+      measured.brightness = gstgearnn::StreamEngine::mean_luma(*rgb) / std::max(reference, 1.0);
+    }
+    for (size_t i = 0; i < gearnn::kDimensions.size(); ++i) {
+      const gearnn::Dimension d = gearnn::kDimensions[i];
+      if (wanted(d) && !measured.has(d) && !run->warned_missing[i]) {
+        run->warned_missing[i] = true;
+        GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                            ("Cannot measure %s on this stream; levels are matched on the other dimensions",
+                             gearnn::dimension_name(d)),
+                            ("%s", how_to_measure(d)));
+      }
+    }
+    if (source != GST_GEARNN_LEVEL_SOURCE_FIXED && source != GST_GEARNN_LEVEL_SOURCE_AUTO &&
+        !run->warned_unused_source) {
+      bool any = false;
+      for (auto d : dims) any = any || source_measures(source, d);
+      if (!any) {
+        run->warned_unused_source = true;
+        GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
+                            ("The bundle's levels do not describe what level-source measures; using the default level"),
+                            (nullptr));
+      }
+    }
+
+    // Select.
+    if (!reuse) {
+      size_t level;
+      if (source == GST_GEARNN_LEVEL_SOURCE_FIXED) {
+        const auto found = bundle.find_level(fixed_level);
+        if (!found) GST_WARNING_OBJECT(self, "unknown level '%s'; keeping the current one", fixed_level.c_str());
+        level = found ? *found : run->level.value_or(bundle.default_level());
+      } else {
+        level = bundle.matcher().nearest(measured, run->level.value_or(bundle.default_level()));
+      }
+      if (!run->level || *run->level != level) {
+        const std::optional<size_t> from = run->level;
+        engine.model().select(level);
+        run->level = level;
+        GST_OBJECT_LOCK(self);
+        g_free(self->current_level);
+        self->current_level = g_strdup(bundle.manifest().levels[level].name.c_str());
+        GST_OBJECT_UNLOCK(self);
+        post_switch(self, buf, from, level, measured);
+      }
+    }
+
+    // Infer (or reuse).
+    if (!reuse) {
+      if (!rgb) rgb = engine.rgb(frame);
+      const auto t0 = std::chrono::steady_clock::now();
+      gearnn::ClassMap map = engine.model().segment(*rgb);
+      const auto t1 = std::chrono::steady_clock::now();
+      auto* held = new std::vector<uint8_t>(std::move(map.classes));
+      run->last.clear();
+      run->last.class_map = g_bytes_new_with_free_func(
+          held->data(), held->size(), [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); }, held);
+      run->last.width = width;
+      run->last.height = height;
+      run->last.level = *run->level;
+      run->last.inference_ns = guint64(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+      run->frames_since_inference = 0;
+    } else {
+      ++run->frames_since_inference;
+    }
+  } catch (const std::exception& e) {
+    gst_video_frame_unmap(&frame);
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Segmentation failed: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  gst_video_frame_unmap(&frame);
+
+  // Attach.
+  const auto& spec = bundle.manifest().levels[run->last.level];
+  GstGearnnSegmentation seg{};
+  seg.width = guint(width);
+  seg.height = guint(height);
+  seg.n_classes = guint(bundle.manifest().classes.size());
+  seg.level = spec.name.c_str();
+  seg.level_index = guint(run->last.level);
+  seg.adaptor = spec.adaptor ? spec.adaptor->file.c_str() : nullptr;
+  if (measured.resolution) {
+    measured_flags = GstGearnnMeasured(measured_flags | GST_GEARNN_MEASURED_RESOLUTION);
+    seg.measured_width = guint(measured.resolution->width);
+    seg.measured_height = guint(measured.resolution->height);
+  }
+  if (measured.h264_qp) {
+    measured_flags = GstGearnnMeasured(measured_flags | GST_GEARNN_MEASURED_H264_QP);
+    seg.measured_qp = *measured.h264_qp;
+  }
+  if (measured.jpeg_quality) {
+    measured_flags = GstGearnnMeasured(measured_flags | GST_GEARNN_MEASURED_JPEG_QUALITY);
+    seg.measured_jpeg_quality = *measured.jpeg_quality;
+  }
+  if (measured.brightness) {
+    measured_flags = GstGearnnMeasured(measured_flags | GST_GEARNN_MEASURED_BRIGHTNESS);
+    seg.measured_brightness = *measured.brightness;
+  }
+  seg.measured = measured_flags;
+  seg.inference_ns = run->last.inference_ns;
+  seg.reused = reuse;
+  gst_buffer_add_gearnn_segmentation_bytes(buf, &seg, run->last.class_map, engine.palette());
+  return GST_FLOW_OK;
+}
+
+static void gst_gearnn_class_init(GstGearnnClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+
+  gobject_class->set_property = gst_gearnn_set_property;
+  gobject_class->get_property = gst_gearnn_get_property;
+  gobject_class->finalize = gst_gearnn_finalize;
+
+  const auto rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_property(
+      gobject_class, PROP_BUNDLE,
+      g_param_spec_string("bundle", "Bundle",
+                          "GearNN bundle: a folder with manifest.json, base and adaptors (or the manifest itself). "
+                          "Elements naming the same bundle and device share one resident copy. Loaded when the "
+                          "element goes to PAUSED; a missing or invalid bundle fails that state change",
+                          nullptr, GParamFlags(rw | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_DEVICE,
+      g_param_spec_string("device", "Device", "Where the network runs: cpu, cuda or cuda:N", kDefaultDevice,
+                          GParamFlags(rw | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_THREADS,
+      g_param_spec_int("threads", "Threads",
+                       "LibTorch intra-op threads for inference (0 = LibTorch's setting in the thread that starts "
+                       "the element, normally one per core or OMP_NUM_THREADS). LibTorch's thread count is "
+                       "process-global: the last value set by any element or by the application applies to all "
+                       "of them",
+                       0, 1024, 0, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_LEVEL_SOURCE,
+      g_param_spec_enum("level-source", "Level source",
+                        "What selects the adaptor of each frame: auto (every dimension the bundle's levels "
+                        "describe: resolution from the caps, H.264 QP and JPEG quality from gearnnquality's meta, "
+                        "brightness from the mean luma), one of those alone, or fixed (the 'level' property)",
+                        GST_TYPE_GEARNN_LEVEL_SOURCE, GST_GEARNN_LEVEL_SOURCE_AUTO,
+                        GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_LEVEL,
+      g_param_spec_string("level", "Level",
+                          "Name of the level to use when level-source=fixed (an unknown name fails the start; "
+                          "changed while playing, an unknown name is ignored)",
+                          nullptr, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_INTERVAL,
+      g_param_spec_uint("interval", "Interval",
+                        "Infer every Nth frame; the frames in between carry the last class map, marked reused "
+                        "(a caps change or a flush forces a new inference)",
+                        1, G_MAXUINT, kDefaultInterval, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_REFERENCE_LUMA,
+      g_param_spec_double("reference-luma", "Reference luma",
+                          "Mean luma (0..255) of an undistorted frame: measured brightness = mean luma / this. "
+                          "0 = the luma of the bundle's normalisation mean (its training data's mean colour)",
+                          0.0, 255.0, 0.0, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_QP_WINDOW,
+      g_param_spec_uint("qp-window", "QP window",
+                        "The measured H.264 QP is the mean over this many recent frames (1 = each frame's own). "
+                        "I, P and B frames of one stream differ by several QP by design; the window keeps the "
+                        "level on the stream's quality. Cleared on a caps change (a new representation)",
+                        1, 1000, kDefaultQpWindow, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_CURRENT_LEVEL,
+      g_param_spec_string("current-level", "Current level", "Name of the level selected for the latest frame",
+                          nullptr, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_set_static_metadata(
+      element_class, "GearNN segmentation", "Filter/Analyzer/Video",
+      "DRN semantic segmentation with per-frame adaptor selection (partial weight adaptation); attaches the class "
+      "map as metadata",
+      "gst-gearnn developers");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  trans_class->passthrough_on_same_caps = FALSE;
+  trans_class->transform_ip_on_passthrough = FALSE;
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_gearnn_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_gearnn_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_gearnn_set_caps);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_gearnn_sink_event);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_gearnn_transform_ip);
+
+  gst_type_mark_as_plugin_api(GST_TYPE_GEARNN_LEVEL_SOURCE, GstPluginAPIFlags(0));
+  GST_DEBUG_CATEGORY_INIT(gst_gearnn_debug, "gearnn", 0, "GearNN segmentation");
+}
+
+static void gst_gearnn_init(GstGearnn* self) {
+  self->device = g_strdup(kDefaultDevice);
+  self->interval = kDefaultInterval;
+  self->qp_window = kDefaultQpWindow;
+  self->level_source = GST_GEARNN_LEVEL_SOURCE_AUTO;
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), TRUE);
+}

@@ -1,0 +1,259 @@
+/**
+ * SECTION:element-gearnnquality
+ * @title: gearnnquality
+ * @short_description: measures the quality of encoded frames for gearnn
+ *
+ * Placed between a parser and a decoder, it reads each encoded frame's
+ * quality from the bitstream and attaches it as a quality meta
+ * (`GearnnQualityMeta`, see gearnnmeta.h). The meta has no tags, so the
+ * decoder (avdec_h264, jpegdec, any #GstVideoDecoder) copies it to the decoded
+ * frame, where `gearnn` reads it. Buffers pass unchanged.
+ *
+ * - H.264 (access units, byte-stream or avc): the slice headers give each
+ *   slice's QP (SliceQPY = 26 + pic_init_qp_minus26 + slice_qp_delta); the
+ *   meta holds their mean weighted by macroblocks (the frame's base QP; the
+ *   per-macroblock deltas of adaptive quantisation are not decoded), the
+ *   number of slices and their types.
+ * - JPEG: the luma quantisation table (DQT of the first frame component) is
+ *   inverted to the IJG quality that libjpeg's scaling would have produced
+ *   (the engine's gearnn::jpeg_quality_of, shared with the offline tools).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=clip.mp4 ! qtdemux ! h264parse ! gearnnquality ! \
+ *     avdec_h264 ! videoconvert ! gearnn bundle=abr-bundle ! fakesink
+ * ]|
+ */
+#include "gstgearnnquality.h"
+
+#include "gearnnmeta.h"
+
+#include "distort/jpeg_quality.h"
+
+#include <gst/codecparsers/gsth264parser.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+
+GST_DEBUG_CATEGORY_STATIC(gst_gearnn_quality_debug);
+#define GST_CAT_DEFAULT gst_gearnn_quality_debug
+
+namespace {
+
+enum class Codec { none, h264, jpeg };
+
+struct H264State {
+  GstH264NalParser* parser = nullptr;
+  bool avc = false;
+  guint8 nal_length_size = 4;
+  H264State() : parser(gst_h264_nal_parser_new()) {}
+  ~H264State() { gst_h264_nal_parser_free(parser); }
+};
+
+struct FrameQp {
+  double qp = 0;
+  guint slices = 0;
+  std::string types;
+};
+
+// Feeds the SPS and PPS of an avcC record (ISO/IEC 14496-15) to the parser.
+bool read_avcc(H264State& h, const guint8* data, gsize size) {
+  if (size < 7 || data[0] != 1) return false;
+  h.nal_length_size = guint8((data[4] & 0x03) + 1);
+  gsize offset = 5;
+  for (int set = 0; set < 2; ++set) {  // SPS, then PPS
+    if (offset >= size) return false;
+    const guint count = set == 0 ? (data[offset] & 0x1f) : data[offset];
+    ++offset;
+    for (guint i = 0; i < count; ++i) {
+      GstH264NalUnit nalu;
+      // Each entry has a 2-byte length prefix, like an avc NAL with nal_length_size 2.
+      if (gst_h264_parser_identify_nalu_avc(h.parser, data, guint(offset), size, 2, &nalu) != GST_H264_PARSER_OK)
+        return false;
+      gst_h264_parser_parse_nal(h.parser, &nalu);
+      offset = nalu.offset + nalu.size;
+    }
+  }
+  return true;
+}
+
+const char* slice_type_name(guint32 type) {
+  switch (type % 5) {
+    case GST_H264_P_SLICE: return "P";
+    case GST_H264_B_SLICE: return "B";
+    case GST_H264_I_SLICE: return "I";
+    case GST_H264_SP_SLICE: return "SP";
+    default: return "SI";
+  }
+}
+
+std::optional<FrameQp> h264_frame_qp(H264State& h, const guint8* data, gsize size) {
+  struct Slice {
+    guint32 first_mb;
+    int qp;
+    guint32 type;
+    guint32 frame_mbs;
+  };
+  Slice slices[64];
+  guint n = 0;
+  guint offset = 0;
+  while (offset < size) {
+    GstH264NalUnit nalu;
+    GstH264ParserResult r = h.avc ? gst_h264_parser_identify_nalu_avc(h.parser, data, offset, size,
+                                                                       h.nal_length_size, &nalu)
+                                  : gst_h264_parser_identify_nalu(h.parser, data, offset, size, &nalu);
+    if (r != GST_H264_PARSER_OK && r != GST_H264_PARSER_NO_NAL_END) break;
+    if (nalu.type == GST_H264_NAL_SLICE || nalu.type == GST_H264_NAL_SLICE_IDR) {
+      GstH264SliceHdr hdr;
+      if (gst_h264_parser_parse_slice_hdr(h.parser, &nalu, &hdr, FALSE, FALSE) == GST_H264_PARSER_OK && n < 64) {
+        const GstH264SPS* sps = hdr.pps->sequence;
+        const guint32 mbs = guint32(sps->pic_width_in_mbs_minus1 + 1) *
+                            guint32(sps->pic_height_in_map_units_minus1 + 1) * (sps->frame_mbs_only_flag ? 1 : 2);
+        slices[n++] = {hdr.first_mb_in_slice, 26 + hdr.pps->pic_init_qp_minus26 + hdr.slice_qp_delta, hdr.type,
+                       hdr.field_pic_flag ? mbs / 2 : mbs};
+      }
+    } else if (nalu.type == GST_H264_NAL_SPS || nalu.type == GST_H264_NAL_PPS) {
+      gst_h264_parser_parse_nal(h.parser, &nalu);
+    }
+    if (r == GST_H264_PARSER_NO_NAL_END) break;
+    offset = nalu.offset + nalu.size;
+  }
+  if (n == 0) return std::nullopt;
+  // Weight each slice by its macroblocks (slices of a picture come in order of first_mb).
+  FrameQp out;
+  double weighted = 0, total = 0;
+  for (guint i = 0; i < n; ++i) {
+    const guint32 end = (i + 1 < n && slices[i + 1].first_mb > slices[i].first_mb) ? slices[i + 1].first_mb
+                                                                                  : slices[i].frame_mbs;
+    const double w = end > slices[i].first_mb ? double(end - slices[i].first_mb) : 1.0;
+    weighted += w * slices[i].qp;
+    total += w;
+    out.types += (i ? "," : "") + std::string(slice_type_name(slices[i].type));
+  }
+  out.qp = weighted / total;
+  out.slices = n;
+  return out;
+}
+
+}  // namespace
+
+struct _GstGearnnQualityProbe {
+  GstBaseTransform parent;
+  Codec codec;
+  H264State* h264;
+  gboolean warned;
+};
+
+G_DEFINE_TYPE(GstGearnnQualityProbe, gst_gearnn_quality, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE(gearnnquality, "gearnnquality", GST_RANK_NONE, GST_TYPE_GEARNN_QUALITY);
+
+#define QUALITY_CAPS                                                                  \
+  "video/x-h264, stream-format = (string) { avc, avc3, byte-stream }, alignment = (string) au; " \
+  "image/jpeg"
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(QUALITY_CAPS));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(QUALITY_CAPS));
+
+static gboolean gst_gearnn_quality_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
+  GstGearnnQualityProbe* self = GST_GEARNN_QUALITY(trans);
+  const GstStructure* s = gst_caps_get_structure(incaps, 0);
+  delete self->h264;
+  self->h264 = nullptr;
+  if (gst_structure_has_name(s, "image/jpeg")) {
+    self->codec = Codec::jpeg;
+    return TRUE;
+  }
+  self->codec = Codec::h264;
+  self->h264 = new H264State();
+  const gchar* format = gst_structure_get_string(s, "stream-format");
+  self->h264->avc = format && g_str_has_prefix(format, "avc");
+  const GValue* codec_data = gst_structure_get_value(s, "codec_data");
+  if (codec_data && GST_VALUE_HOLDS_BUFFER(codec_data)) {
+    GstMapInfo map;
+    GstBuffer* cd = gst_value_get_buffer(codec_data);
+    if (gst_buffer_map(cd, &map, GST_MAP_READ)) {
+      if (!read_avcc(*self->h264, map.data, map.size)) GST_WARNING_OBJECT(self, "cannot parse codec_data");
+      gst_buffer_unmap(cd, &map);
+    }
+  } else if (self->h264->avc) {
+    GST_DEBUG_OBJECT(self, "avc without codec_data: expecting in-band SPS/PPS");
+  }
+  return TRUE;
+}
+
+static GstFlowReturn gst_gearnn_quality_transform_ip(GstBaseTransform* trans, GstBuffer* buf) {
+  GstGearnnQualityProbe* self = GST_GEARNN_QUALITY(trans);
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_FLOW_OK;
+  GstGearnnQuality q{};
+  q.qp = -1;
+  q.jpeg_quality = -1;
+  bool have = false;
+  std::string types;
+  if (self->codec == Codec::h264 && self->h264) {
+    if (auto f = h264_frame_qp(*self->h264, map.data, map.size)) {
+      q.codec = "h264";
+      q.qp = f->qp;
+      q.slices = f->slices;
+      types = f->types;
+      q.slice_types = types.c_str();
+      have = true;
+    }
+  } else if (self->codec == Codec::jpeg) {
+    // The engine's reader: the luma table of the first frame component, inverted
+    // to the IJG quality (the same number the offline generators use).
+    if (auto quality = gearnn::jpeg_quality_of(map.data, map.size)) {
+      q.codec = "jpeg";
+      q.jpeg_quality = *quality;
+      have = true;
+    }
+  }
+  gst_buffer_unmap(buf, &map);
+  if (have) {
+    gst_buffer_add_gearnn_quality(buf, &q);
+  } else if (!self->warned) {
+    self->warned = TRUE;
+    GST_WARNING_OBJECT(self, "no quality found in a frame (missing parameter sets or tables?)");
+  }
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_gearnn_quality_stop(GstBaseTransform* trans) {
+  GstGearnnQualityProbe* self = GST_GEARNN_QUALITY(trans);
+  delete self->h264;
+  self->h264 = nullptr;
+  self->codec = Codec::none;
+  self->warned = FALSE;
+  return TRUE;
+}
+
+static void gst_gearnn_quality_finalize(GObject* object) {
+  delete GST_GEARNN_QUALITY(object)->h264;
+  G_OBJECT_CLASS(gst_gearnn_quality_parent_class)->finalize(object);
+}
+
+static void gst_gearnn_quality_class_init(GstGearnnQualityProbeClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  gobject_class->finalize = gst_gearnn_quality_finalize;
+  gst_element_class_set_static_metadata(
+      element_class, "GearNN quality probe", "Analyzer/Video",
+      "Reads each encoded frame's quality (H.264 slice QP, JPEG quantisation tables) and attaches it as a meta "
+      "that survives decoding",
+      "gst-gearnn developers");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  trans_class->passthrough_on_same_caps = FALSE;
+  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_gearnn_quality_set_caps);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_gearnn_quality_transform_ip);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_gearnn_quality_stop);
+  GST_DEBUG_CATEGORY_INIT(gst_gearnn_quality_debug, "gearnnquality", 0, "GearNN quality probe");
+}
+
+static void gst_gearnn_quality_init(GstGearnnQualityProbe* self) {
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}

@@ -1,0 +1,83 @@
+#include "stream_engine.h"
+
+#include "error.h"
+
+namespace gstgearnn {
+
+StreamEngine::StreamEngine(const std::string& bundle, const std::string& device)
+    : model_(gearnn::Bundle::load_shared(bundle, device)) {
+  const gearnn::Manifest& m = model_.bundle().manifest();
+  std::vector<uint8_t> colors;
+  for (const auto& c : m.classes) colors.insert(colors.end(), c.color.begin(), c.color.end());
+  palette_ = g_bytes_new(colors.data(), colors.size());
+  const auto& mean = m.normalization.mean;
+  reference_luma_ = 255.0 * (0.299 * mean[0] + 0.587 * mean[1] + 0.114 * mean[2]);
+}
+
+StreamEngine::~StreamEngine() {
+  if (converter_) gst_video_converter_free(converter_);
+  g_bytes_unref(palette_);
+}
+
+void StreamEngine::set_format(const GstVideoInfo& info) {
+  if (converter_) {
+    gst_video_converter_free(converter_);
+    converter_ = nullptr;
+  }
+  rgb_.clear();
+  if (GST_VIDEO_INFO_FORMAT(&info) == GST_VIDEO_FORMAT_RGB) return;
+  gst_video_info_set_format(&rgb_info_, GST_VIDEO_FORMAT_RGB, GST_VIDEO_INFO_WIDTH(&info),
+                            GST_VIDEO_INFO_HEIGHT(&info));
+  // The converter never changes rate or interlacing: they must match.
+  rgb_info_.fps_n = info.fps_n;
+  rgb_info_.fps_d = info.fps_d;
+  rgb_info_.par_n = info.par_n;
+  rgb_info_.par_d = info.par_d;
+  rgb_info_.interlace_mode = info.interlace_mode;
+  // Full-range output, no dithering: the frame as the network was trained on it.
+  GstStructure* config = gst_structure_new("GstVideoConverter", GST_VIDEO_CONVERTER_OPT_DITHER_METHOD,
+                                           GST_TYPE_VIDEO_DITHER_METHOD, GST_VIDEO_DITHER_NONE, nullptr);
+  converter_ = gst_video_converter_new(const_cast<GstVideoInfo*>(&info), &rgb_info_, config);
+  if (!converter_)
+    throw gearnn::Error(std::string("cannot convert ") + gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&info)) +
+                        " frames to RGB");
+  rgb_.resize(GST_VIDEO_INFO_SIZE(&rgb_info_));
+}
+
+gearnn::RgbView StreamEngine::rgb(const GstVideoFrame& frame) {
+  if (!converter_) {
+    return {static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)), GST_VIDEO_FRAME_WIDTH(&frame),
+            GST_VIDEO_FRAME_HEIGHT(&frame), size_t(GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0))};
+  }
+  GstVideoFrame out;
+  // A frame over our own memory, so that the converter writes straight into it.
+  GstBuffer* wrapper = gst_buffer_new_wrapped_full(GstMemoryFlags(0), rgb_.data(), rgb_.size(), 0, rgb_.size(),
+                                                   nullptr, nullptr);
+  if (!gst_video_frame_map(&out, &rgb_info_, wrapper, GST_MAP_WRITE)) {
+    gst_buffer_unref(wrapper);
+    throw gearnn::Error("cannot map the RGB conversion buffer");
+  }
+  gst_video_converter_frame(converter_, &frame, &out);
+  gst_video_frame_unmap(&out);
+  gst_buffer_unref(wrapper);
+  return {rgb_.data(), GST_VIDEO_INFO_WIDTH(&rgb_info_), GST_VIDEO_INFO_HEIGHT(&rgb_info_),
+          size_t(GST_VIDEO_INFO_PLANE_STRIDE(&rgb_info_, 0))};
+}
+
+double StreamEngine::mean_luma(const gearnn::RgbView& image) {
+  // About 64 x 64 samples whatever the frame size.
+  const int step_y = std::max(1, image.height / 64), step_x = std::max(1, image.width / 64);
+  double sum = 0;
+  int64_t n = 0;
+  for (int y = 0; y < image.height; y += step_y) {
+    const uint8_t* row = image.data + size_t(y) * image.stride;
+    for (int x = 0; x < image.width; x += step_x) {
+      const uint8_t* p = row + size_t(x) * 3;
+      sum += 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+      ++n;
+    }
+  }
+  return n ? sum / double(n) : 0.0;
+}
+
+}  // namespace gstgearnn

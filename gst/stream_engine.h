@@ -1,0 +1,54 @@
+// The engine as one gearnn element sees it: a view on a shared resident
+// bundle (gearnn::AdaptiveModel) plus what it takes to feed GStreamer frames
+// to it (conversion to packed RGB, brightness measurement). No GObject here.
+#pragma once
+
+#include "adaptive_model.h"
+#include "bundle.h"
+#include "distortion.h"
+#include "image.h"
+
+#include <gst/video/video.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gstgearnn {
+
+class StreamEngine {
+public:
+  // Loads (or shares) the bundle. Throws gearnn::Error naming the file.
+  StreamEngine(const std::string& bundle, const std::string& device);
+  ~StreamEngine();
+  StreamEngine(const StreamEngine&) = delete;
+  StreamEngine& operator=(const StreamEngine&) = delete;
+
+  const gearnn::Bundle& bundle() const { return model_.bundle(); }
+  gearnn::AdaptiveModel& model() { return model_; }
+
+  // Prepares conversion for frames of this format (called on every caps change).
+  void set_format(const GstVideoInfo& info);
+  // Packed RGB of a mapped frame: the frame itself when it is RGB, else a
+  // converted copy owned by the engine (valid until the next call).
+  gearnn::RgbView rgb(const GstVideoFrame& frame);
+
+  // Mean luma (BT.601, 0..255) of an RGB frame, sampled on a sparse grid.
+  static double mean_luma(const gearnn::RgbView& image);
+
+  // The bundle's palette, n_classes x RGB, shared with every meta.
+  GBytes* palette() const { return palette_; }
+  // Luma of the bundle's normalisation mean: the brightness of "unchanged" frames.
+  double reference_luma() const { return reference_luma_; }
+
+private:
+  gearnn::AdaptiveModel model_;
+  GstVideoConverter* converter_ = nullptr;
+  GstVideoInfo rgb_info_{};
+  std::vector<uint8_t> rgb_;
+  GBytes* palette_ = nullptr;
+  double reference_luma_ = 0;
+};
+
+}  // namespace gstgearnn

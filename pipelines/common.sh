@@ -1,0 +1,41 @@
+# Shared by the pipeline scripts (sourced, not run): finds the build, points
+# GStreamer at its plugin, and makes a random bundle when none is given.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+video=${GEARNN_VIDEO:-/usr/share/doc/opencv-doc/examples/data/vtest.avi}
+
+build=${GEARNN_BUILD:-}
+if [ -z "$build" ]; then
+  # The most recently built of build/ (scripts/setup.sh) and build-*/ folders.
+  newest=0
+  for b in "$root/build" "$root"/build-*; do
+    if [ -f "$b/gst/libgstgearnn.so" ] && [ -x "$b/src/gearnn" ]; then
+      t=$(stat -c %Y "$b/gst/libgstgearnn.so")
+      if [ "$t" -gt "$newest" ]; then newest=$t; build=$b; fi
+    fi
+  done
+fi
+if [ -z "$build" ] || [ ! -f "$build/gst/libgstgearnn.so" ]; then
+  echo "$(basename "$0"): no build with the plugin (build/gst/libgstgearnn.so); run scripts/setup.sh first" >&2
+  exit 1
+fi
+export GST_PLUGIN_PATH="$build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+export GST_REGISTRY=${GST_REGISTRY:-$build/gst-registry.bin}
+gearnn="$build/src/gearnn"
+python=/usr/bin/python3
+
+[ -f "$video" ] || { echo "$(basename "$0"): $video missing; install opencv-doc (scripts/install-deps.sh)" >&2; exit 1; }
+
+# bundle_or_random GIVEN KIND DIR [gearnn bundle random options...]: prints the bundle to use.
+bundle_or_random() {
+  local given=$1 kind=$2 dir=$3
+  shift 3
+  if [ -n "$given" ]; then echo "$given"; return; fi
+  if [ ! -f "$dir/manifest.json" ]; then
+    echo "NOTE: no bundle given: using a DRN-D-22 bundle of RANDOM weights ($kind levels, width 0.25)," \
+         "made in $dir. The colours mean nothing; the adaptor switching is real." >&2
+    "$gearnn" bundle random --arch drn_d_22 --width 0.25 --classes 19 --kind "$kind" "$@" -o "$dir" >/dev/null
+  else
+    echo "NOTE: no bundle given: reusing the RANDOM-weight bundle in $dir" >&2
+  fi
+  echo "$dir"
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# DASH with adaptive bitrate, end to end on this machine:
+#
+#   pipelines/dash.sh [BUNDLE] [OUT_DIR] [--seconds S] [--sync]
+#
+# 1. ffmpeg makes a three-representation ladder from opencv-doc's vtest.avi:
+#    240x180 at CRF 38, 320x240 at CRF 30, 480x360 at CRF 22 (1 s segments);
+# 2. python3 -m http.server serves it on 127.0.0.1 (a free port);
+# 3. urisourcebin ! parsebin ! h264parse ! gearnnquality ! avdec_h264 !
+#    gearnn ! gearnnoverlay plays it while dashdemux2's connection-bitrate is
+#    moved (lowest representation, then the highest at frame 40, then the
+#    middle one at frame 120), so that the representation switches;
+# 4. the log shows each representation and each adaptor switch; OUT_DIR
+#    (default demo-output/dash/) gets overlay.mp4, masks/, summary.json and log.txt.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+bundle_arg="" out="$root/demo-output/dash" seconds=20 sync=()
+positional=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --seconds) seconds=$2; shift ;;
+    --sync) sync=(--sync) ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) positional+=("$1") ;;
+  esac
+  shift
+done
+[ ${#positional[@]} -ge 1 ] && bundle_arg=${positional[0]}
+[ ${#positional[@]} -ge 2 ] && out=${positional[1]}
+mkdir -p "$out"
+bundle=$(bundle_or_random "$bundle_arg" abr "$out/random-abr-bundle")
+
+ladder="$out/ladder"
+rm -rf "$ladder" "$out/masks"
+mkdir -p "$ladder"
+echo "== DASH ladder from $video (${seconds} s): 240x180 CRF 38, 320x240 CRF 30, 480x360 CRF 22"
+ffmpeg -hide_banner -loglevel error -y -i "$video" -t "$seconds" -map 0:v -map 0:v -map 0:v \
+  -c:v libx264 -preset veryfast -pix_fmt yuv420p \
+  -filter:v:0 scale=240:180 -crf:v:0 38 -filter:v:1 scale=320:240 -crf:v:1 30 -filter:v:2 scale=480:360 -crf:v:2 22 \
+  -g 10 -keyint_min 10 -sc_threshold 0 \
+  -f dash -seg_duration 1 -use_template 1 -use_timeline 0 -adaptation_sets "id=0,streams=v" "$ladder/manifest.mpd"
+grep -o 'bandwidth="[0-9]*" width="[0-9]*" height="[0-9]*"' "$ladder/manifest.mpd" | sed 's/^/  /'
+
+echo "== play through gearnn (bundle $bundle)"
+"$python" "$root/pipelines/dash_play.py" --serve "$ladder" --bundle "$bundle" \
+  --start-bps r0 --switch 40:r2 --switch 120:r1 "${sync[@]}" \
+  --overlay "$out/overlay.mp4" --masks "$out/masks" --summary "$out/summary.json" 2>&1 | tee "$out/log.txt"
+echo "wrote $out/overlay.mp4, $out/masks/, $out/summary.json, $out/log.txt"

@@ -1,0 +1,82 @@
+// gearnn adapt: GearNN's Algorithm 1, and gearnn bundle merge's engine.
+#include "args.h"
+#include "commands.h"
+#include "experiment/adapt.h"
+#include "offline_options.h"
+
+#include <iostream>
+
+namespace gearnn::cli {
+namespace {
+
+CommandSpec spec() {
+  CommandSpec s{
+      "gearnn adapt --base BUNDLE --data ROOT --levels SPEC [--budget 0.2%] -o BUNDLE [options]",
+      "Builds a GearNN bundle (Algorithm 1). For each level of SPEC: fine-tunes the\n"
+      "whole base on images distorted to that level (kept as the DNN-switching\n"
+      "model), measures each layer's sensitivity (Eq. 1), picks the adaptor layers\n"
+      "by knapsack under the budget, and fine-tunes only them. SPEC examples:\n"
+      "  jpeg:10,20,30,40,50,60,70,80,90,100\n"
+      "  brightness:0.1,0.2,0.4,0.6,0.8,1.0,1.5,2.0\n"
+      "  h264:480x360@18,320x240@18,160x120@18\n"
+      "A rerun resumes: finished levels and epochs are kept in the work folder.",
+      {{"--base", "BUNDLE", "the trained base"},
+       {"--levels", "SPEC", "distortion levels"},
+       {"--budget", "B", "adaptor budget: a percentage of the base (0.2%) or a count (default 0.2%)"},
+       {"--base-level", "SETTING", "a level of SPEC that runs the base as it is (no adaptor)"},
+       {"--only-level", "SETTING", "compute only this level (merge results with 'gearnn bundle merge')"},
+       {"--split", "S", "training split (default train)"},
+       {"--full-epochs", "N", "epochs of whole-model fine-tuning (default 4)"},
+       {"--full-lr", "LR", "its learning rate (default 0.001)"},
+       {"--adaptor-epochs", "N", "epochs of adaptor-only fine-tuning (default 4)"},
+       {"--adaptor-lr", "LR", "its learning rate (default 0.001)"},
+       {"--batch", "N", "batch size (default 8)"},
+       {"--seed", "S", "random seed (default 1)"},
+       {"--switching-out", "DIR", "where the fine-tuned whole models go (default BUNDLE.switching)"},
+       {"--work", "DIR", "per-level work folder (default BUNDLE.work)"},
+       {"--quiet", "", "no progress line"},
+       {"--output", "BUNDLE", "bundle folder to write", "-o"}},
+      0,
+      0};
+  for (const auto& o : data_options()) s.options.push_back(o);
+  for (const auto& o : augment_options()) s.options.push_back(o);
+  return s;
+}
+
+}  // namespace
+
+int run_adapt(const std::vector<std::string>& argv) {
+  const CommandSpec s = spec();
+  const Args args(s, argv);
+  if (args.help()) {
+    std::cout << help_text(s);
+    return 0;
+  }
+  AdaptOptions o;
+  o.base_bundle = args.require("--base");
+  o.output = args.require("--output");
+  o.levels = parse_level_spec(args.require("--levels"));
+  o.budget = args.get("--budget", "0.2%");
+  if (args.has("--base-level")) o.base_level = parse_distortion_setting(args.get("--base-level")).text();
+  if (args.has("--only-level")) o.only_level = parse_distortion_setting(args.get("--only-level")).text();
+  o.full_epochs = args.get_int("--full-epochs", 4);
+  o.full_lr = args.get_double("--full-lr", 0.001);
+  o.adaptor_epochs = args.get_int("--adaptor-epochs", 4);
+  o.adaptor_lr = args.get_double("--adaptor-lr", 0.001);
+  o.batch_size = args.get_int("--batch", 8);
+  o.seed = uint64_t(args.get_int("--seed", 1));
+  o.threads = apply_threads(args);
+  o.workers = args.get_int("--workers", 2);
+  o.cache_dir = args.get("--cache", ".gearnn-cache");
+  o.switching_dir = args.get("--switching-out", o.output + ".switching");
+  o.work_dir = args.get("--work", o.output + ".work");
+  o.augment = parse_augment(args);
+  o.progress = !args.has("--quiet");
+  if (o.full_epochs < 1 || o.adaptor_epochs < 1 || o.batch_size < 1)
+    throw UsageError("epochs and batch size must be at least 1");
+  build_adapted_bundle(open_dataset(args, "--split", "train"), o);
+  std::cout << "wrote " << o.output << "\n";
+  return 0;
+}
+
+}  // namespace gearnn::cli

@@ -1,0 +1,90 @@
+#include "offline_options.h"
+
+#include <ATen/Parallel.h>
+
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace gearnn::cli {
+
+namespace {
+std::set<std::string> comma_list(const std::string& text) {
+  std::set<std::string> out;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ','))
+    if (!item.empty()) out.insert(item);
+  return out;
+}
+}  // namespace
+
+std::vector<Option> data_options() {
+  return {{"--data", "ROOT", "dataset folder (CamVid or Cityscapes layout)"},
+          {"--exclude-sequence", "S,..", "leave out these sequences (e.g. 0006R0)"},
+          {"--only-sequence", "S,..", "keep only these sequences"},
+          {"--threads", "N", "LibTorch threads (default: all cores)"},
+          {"--workers", "N", "data loading threads (default 2)"},
+          {"--cache", "DIR", "cache of distorted images (default .gearnn-cache)"}};
+}
+
+std::vector<Option> augment_options() {
+  return {{"--resize", "WxH", "resize images (and labels, nearest) first"},
+          {"--scale", "MIN,MAX", "random scale range (default 1,1)"},
+          {"--crop", "WxH", "random crop"},
+          {"--flip", "", "random horizontal flips"},
+          {"--jitter", "J", "random brightness, contrast and saturation factors in [1-J, 1+J]"}};
+}
+
+std::pair<int, int> parse_size(const std::string& option, const std::string& text) {
+  int w = 0, h = 0;
+  char x = 0;
+  std::istringstream in(text);
+  if (!(in >> w >> x >> h) || x != 'x' || !in.eof() || w < 1 || h < 1)
+    throw UsageError(option + " needs WIDTHxHEIGHT, not '" + text + "'");
+  return {w, h};
+}
+
+Dataset open_dataset(const Args& args, const std::string& split_option, const std::string& default_split) {
+  Dataset d = Dataset::open(args.require("--data"), args.get(split_option, default_split));
+  if (args.has("--exclude-sequence")) {
+    const auto out = comma_list(args.get("--exclude-sequence"));
+    d = d.filtered([&](const Sample& s) { return !out.count(s.sequence); });
+  }
+  if (args.has("--only-sequence")) {
+    const auto in = comma_list(args.get("--only-sequence"));
+    d = d.filtered([&](const Sample& s) { return in.count(s.sequence) > 0; });
+  }
+  if (d.size() == 0) throw UsageError("no samples left in " + args.get("--data") + " after the sequence filters");
+  return d;
+}
+
+AugmentOptions parse_augment(const Args& args) {
+  AugmentOptions a;
+  if (args.has("--resize")) std::tie(a.resize_width, a.resize_height) = parse_size("--resize", args.get("--resize"));
+  if (args.has("--crop")) std::tie(a.crop_width, a.crop_height) = parse_size("--crop", args.get("--crop"));
+  if (args.has("--scale")) {
+    std::istringstream in(args.get("--scale"));
+    char comma = 0;
+    if (!(in >> a.scale_min >> comma >> a.scale_max) || comma != ',' || !in.eof())
+      throw UsageError("--scale needs MIN,MAX, not '" + args.get("--scale") + "'");
+  }
+  a.flip = args.has("--flip");
+  const double j = args.get_double("--jitter", 0.0);
+  a.brightness_jitter = a.contrast_jitter = a.saturation_jitter = j;
+  try {
+    check_augment_options(a);
+  } catch (const std::exception& e) {
+    throw UsageError(e.what());
+  }
+  return a;
+}
+
+int apply_threads(const Args& args) {
+  const int threads = args.get_int("--threads", int(std::max(1u, std::thread::hardware_concurrency())));
+  if (threads < 1) throw UsageError("--threads must be at least 1");
+  at::set_num_threads(threads);
+  return threads;
+}
+
+}  // namespace gearnn::cli

@@ -1,0 +1,22 @@
+#pragma once
+// Options shared by the offline commands (train, adapt, eval): data, sequence
+// filters, augmentation, threads.
+#include "args.h"
+#include "data/augment.h"
+#include "data/dataset.h"
+
+namespace gearnn::cli {
+
+// Options to add to a command's spec.
+std::vector<Option> data_options();
+std::vector<Option> augment_options();
+
+// --data ROOT --split S [--exclude-sequence A,B] [--only-sequence A,B]
+Dataset open_dataset(const Args& args, const std::string& split_option, const std::string& default_split);
+AugmentOptions parse_augment(const Args& args);
+// "320x240" -> {320, 240}; UsageError naming the option otherwise.
+std::pair<int, int> parse_size(const std::string& option, const std::string& text);
+// Sets LibTorch's intra-op threads from --threads (default: all cores) and returns it.
+int apply_threads(const Args& args);
+
+}  // namespace gearnn::cli

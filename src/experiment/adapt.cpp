@@ -1,0 +1,140 @@
+#include "experiment/adapt.h"
+
+#include "bundle.h"
+#include "error.h"
+#include "experiment/level_images.h"
+#include "experiment/train_data.h"
+#include "knapsack.h"
+#include "train/sensitivity.h"
+#include "train/trainer.h"
+
+#include <ATen/ATen.h>
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+
+namespace gearnn {
+namespace fs = std::filesystem;
+
+namespace {
+
+// One level of Algorithm 1, written as a one-level bundle at `level_bundle`.
+void adapt_level(const Dataset& train_set, const AdaptOptions& o, const Bundle& base, const DistortionSetting& setting,
+                 const std::string& work, const std::string& level_bundle) {
+  const Architecture& arch = base.architecture();
+  const Manifest& source = base.manifest();
+  const std::string name = setting.text();
+  const auto level_images = std::make_shared<LevelImages>(train_set, setting, o.cache_dir, o.threads);
+  BatchLoader loader(train_set, source.normalization, o.augment, o.batch_size, true, o.seed, o.workers,
+                     [level_images](size_t i) { return level_images->image(i); });
+  loader.set_drop_last(train_set.size() > size_t(o.batch_size));
+  TrainData data = loader_data(loader);
+
+  LevelSpec level;
+  level.name = name;
+  level.distortion = level_images->describe();
+  if (setting.kind == DistortionSetting::Kind::h264) level.h264_crf = setting.crf;
+  NamedTensors adaptor;
+  WeightTable full = base.base_weights();
+
+  if (name != o.base_level) {
+    TrainOptions t;
+    t.seed = o.seed;
+    t.progress = o.progress;
+    t.resume = true;
+    t.epochs = o.full_epochs;
+    t.lr = o.full_lr;
+    t.label = name + " full";
+    t.checkpoint_dir = (fs::path(work) / "full").string();
+    full = train(arch, base.base_weights(), t, data);
+
+    const std::vector<double> v = layer_sensitivities(arch, base.base_weights(), full);
+    level.budget = parse_budget(o.budget, arch.params_with_buffers());
+    const std::vector<std::string> chosen = choose_adaptor_layers(arch, v, level.budget);
+    if (chosen.empty()) throw Error("budget " + o.budget + " fits no layer of " + arch.name());
+    for (size_t i = 0; i < v.size(); ++i) level.sensitivity[arch.layers()[i].name] = v[i];
+
+    t.epochs = o.adaptor_epochs;
+    t.lr = o.adaptor_lr;
+    t.label = name + " adaptor";
+    t.checkpoint_dir = (fs::path(work) / "adaptor").string();
+    t.trainable_layers.assign(arch.layers().size(), false);
+    for (const auto& layer : chosen) t.trainable_layers[*arch.find_layer(layer)] = true;
+    const WeightTable partial = train(arch, base.base_weights(), t, data);
+    level.adaptor = AdaptorRef{"", "", chosen};
+    adaptor = named_layers(arch, partial, chosen);
+  }
+
+  if (!o.switching_dir.empty()) {
+    fs::create_directories(o.switching_dir);
+    write_tensor_file(switching_model_path(o.switching_dir, name),
+                      named_weights(arch, full), {{"level", name}, {"architecture", arch.name()}});
+  }
+  Manifest m = source;
+  m.levels = {level};
+  write_bundle(level_bundle, m, named_weights(arch, base.base_weights()), {adaptor});
+}
+
+}  // namespace
+
+void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& o) {
+  if (o.levels.empty()) throw Error("adapt: no levels given");
+  if (o.output.empty()) throw Error("adapt: no output bundle given");
+  const auto base = Bundle::load(o.base_bundle);
+  const std::string work = o.work_dir.empty() ? o.output + ".work" : o.work_dir;
+
+  bool found_only = o.only_level.empty();
+  std::vector<std::string> level_bundles;
+  for (const DistortionSetting& setting : o.levels) {
+    if (setting.kind == DistortionSetting::Kind::clean)
+      throw Error("adapt: 'clean' is not a level; mark the level that runs the base with --base-level");
+    const std::string name = setting.text();
+    if (!o.only_level.empty() && name != o.only_level) continue;
+    found_only = true;
+    const std::string level_work = (fs::path(work) / file_safe_name(name)).string();
+    const std::string level_bundle = (fs::path(level_work) / "bundle").string();
+    if (fs::exists(fs::path(level_bundle) / "manifest.json")) {
+      std::fprintf(stderr, "%s: done before, reusing %s\n", name.c_str(), level_bundle.c_str());
+    } else {
+      adapt_level(train_set, o, *base, setting, level_work, level_bundle);
+    }
+    level_bundles.push_back(level_bundle);
+  }
+  if (!found_only) throw Error("adapt: --only-level '" + o.only_level + "' is not one of the levels");
+  merge_bundles(level_bundles, o.output);
+}
+
+std::string switching_model_path(const std::string& switching_dir, const std::string& level_name) {
+  return (fs::path(switching_dir) / (file_safe_name(level_name) + ".safetensors")).string();
+}
+
+void merge_bundles(const std::vector<std::string>& bundles, const std::string& output) {
+  if (bundles.empty()) throw Error("merge: no bundles given");
+  Manifest merged;
+  NamedTensors base;
+  std::vector<NamedTensors> adaptors;
+  for (size_t b = 0; b < bundles.size(); ++b) {
+    const auto bundle = Bundle::load(bundles[b]);  // validates hashes, names and shapes
+    const Manifest& m = bundle->manifest();
+    if (b == 0) {
+      merged = m;
+      merged.levels.clear();
+      base = named_weights(bundle->architecture(), bundle->base_weights());
+    } else if (m.base_sha256 != merged.base_sha256 || m.architecture != merged.architecture) {
+      throw Error(bundles[b] + ": has another base than " + bundles[0] + "; only bundles of one base merge");
+    }
+    for (size_t l = 0; l < m.levels.size(); ++l) {
+      for (const auto& existing : merged.levels)
+        if (existing.name == m.levels[l].name)
+          throw Error(bundles[b] + ": level '" + m.levels[l].name + "' is already in an earlier bundle");
+      merged.levels.push_back(m.levels[l]);
+      adaptors.push_back(m.levels[l].adaptor
+                             ? named_layers(bundle->architecture(), bundle->weights(l), m.levels[l].adaptor->layers)
+                             : NamedTensors{});
+    }
+  }
+  write_bundle(output, merged, base, adaptors);
+}
+
+}  // namespace gearnn

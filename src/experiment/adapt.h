@@ -1,0 +1,45 @@
+#pragma once
+// GearNN's Algorithm 1 over a set of distortion levels: per level, fine-tune
+// the whole base on level data (kept as the DNN-switching model), measure each
+// layer's sensitivity, pick the adaptor by knapsack under the budget, and
+// fine-tune only those layers; then write the bundle.
+#include "data/augment.h"
+#include "data/dataset.h"
+#include "distort/distortion_setting.h"
+
+#include <string>
+#include <vector>
+
+namespace gearnn {
+
+struct AdaptOptions {
+  std::string base_bundle;  // the trained base (its base tensors, classes and normalisation)
+  std::vector<DistortionSetting> levels;
+  std::string base_level;   // a level that runs the base as it is (no adaptor), by setting text; "" none
+  std::string only_level;   // compute only this level (its own bundle; join with `gearnn bundle merge`)
+  std::string budget = "0.2%";
+  int full_epochs = 4;      // step 1: whole-model fine-tuning
+  double full_lr = 0.001;
+  int adaptor_epochs = 4;   // step 3: adaptor-only fine-tuning (the paper: lr 0.001, 4 epochs)
+  double adaptor_lr = 0.001;
+  int batch_size = 8;
+  AugmentOptions augment;
+  int workers = 2;
+  int threads = 2;
+  uint64_t seed = 1;
+  std::string cache_dir;      // distorted images
+  std::string output;         // bundle folder
+  std::string switching_dir;  // full fine-tuned models per level (the DNN switching baseline)
+  std::string work_dir;       // per-level checkpoints and results, so that a rerun resumes
+  bool progress = true;
+};
+
+void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& options);
+
+// Where build_adapted_bundle keeps level `name`'s whole fine-tuned model.
+std::string switching_model_path(const std::string& switching_dir, const std::string& level_name);
+
+// Joins bundles made from the same base (for example one per level) into one.
+void merge_bundles(const std::vector<std::string>& bundles, const std::string& output);
+
+}  // namespace gearnn
