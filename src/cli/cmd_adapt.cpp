@@ -67,6 +67,7 @@ int run_adapt(const std::vector<std::string>& argv) {
   o.seed = uint64_t(args.get_int("--seed", 1));
   o.threads = apply_threads(args);
   o.workers = args.get_int("--workers", 2);
+  o.device = args.get("--device", "cpu");
   o.cache_dir = args.get("--cache", ".gearnn-cache");
   o.switching_dir = args.get("--switching-out", o.output + ".switching");
   o.work_dir = args.get("--work", o.output + ".work");

@@ -51,20 +51,20 @@ CommandSpec spec() {
   return s;
 }
 
-WeightTable read_weights(const Architecture& arch, const std::string& path) {
+WeightTable read_weights(const Architecture& arch, const std::string& path, const at::Device& device) {
   TensorFile f = read_tensor_file(path);
   WeightTable w;
   for (const TensorSlot& slot : arch.slots()) {
     auto it = f.tensors.find(slot.name);
     if (it == f.tensors.end()) throw Error(path + ": tensor '" + slot.name + "' is missing (" + arch.name() + ")");
     if (it->second.sizes().vec() != slot.shape) throw Error(path + ": tensor '" + slot.name + "' has another shape");
-    w.push_back(it->second);
+    w.push_back(it->second.to(device));
   }
   return w;
 }
 
 WeightTable whole_model(const Bundle& reference, const std::string& path) {
-  const auto b = Bundle::load(path);
+  const auto b = Bundle::load(path, reference.device().str());
   if (b->architecture().name() != reference.architecture().name() ||
       b->architecture().params_with_buffers() != reference.architecture().params_with_buffers())
     throw Error(path + ": another architecture than " + reference.folder());
@@ -82,7 +82,8 @@ int run_eval(const std::vector<std::string>& argv) {
   }
   const int threads = apply_threads(args);
   const std::string out = args.require("--output");
-  const auto bundle = Bundle::load(args.require("--bundle"));
+  const std::string device = args.get("--device", "cpu");
+  const auto bundle = Bundle::load(args.require("--bundle"), device);
   const Architecture& arch = bundle->architecture();
   const Normalization& norm = bundle->manifest().normalization;
   const std::vector<DistortionSetting> levels = parse_level_spec(args.require("--levels"));
@@ -147,7 +148,7 @@ int run_eval(const std::vector<std::string>& argv) {
       if (method == "stability") w = &stability;
       if (method == "switching") {
         const fs::path file = switching_model_path(args.get("--switching"), name);
-        if (fs::exists(file)) switching = read_weights(arch, file.string());
+        if (fs::exists(file)) switching = read_weights(arch, file.string(), bundle->device());
         else if (!bundle->manifest().levels[level_index[k]].adaptor) switching = bundle->base_weights();
         else throw Error(file.string() + ": missing (no switching model for level " + name + ")");
         w = &switching;

@@ -103,7 +103,7 @@ int run_train(const std::vector<std::string>& argv) {
   std::unique_ptr<Architecture> arch;
   WeightTable initial;
   if (args.has("--init")) {
-    const auto init = Bundle::load(args.get("--init"));
+    const auto init = Bundle::load(args.get("--init"), args.get("--device", "cpu"));
     m = init->manifest();
     arch = std::make_unique<Architecture>(init->architecture());
     initial = init->base_weights();
@@ -115,6 +115,8 @@ int run_train(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "computing the input normalisation of %zu images...\n", train_set.size());
     m.normalization = compute_normalization(train_set, threads);
     initial = arch->initial_weights(uint64_t(args.get_int("--seed", 1)));
+    const at::Device device = parse_device(args.get("--device", "cpu"));
+    for (auto& t : initial) t = t.to(device);
   }
   if (int(train_set.classes().size()) != arch->classes())
     throw Error(args.get("--data") + ": " + std::to_string(train_set.classes().size()) + " classes, the model has " +

@@ -25,7 +25,8 @@ std::vector<Option> data_options() {
           {"--only-sequence", "S,..", "keep only these sequences"},
           {"--threads", "N", "LibTorch threads (default: all cores)"},
           {"--workers", "N", "data loading threads (default 2)"},
-          {"--cache", "DIR", "cache of distorted images (default .gearnn-cache)"}};
+          {"--cache", "DIR", "cache of distorted images (default .gearnn-cache)"},
+          {"--device", "D", "cpu (default) or cuda"}};
 }
 
 std::vector<Option> augment_options() {

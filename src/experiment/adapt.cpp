@@ -81,7 +81,7 @@ void adapt_level(const Dataset& train_set, const AdaptOptions& o, const Bundle& 
 void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& o) {
   if (o.levels.empty()) throw Error("adapt: no levels given");
   if (o.output.empty()) throw Error("adapt: no output bundle given");
-  const auto base = Bundle::load(o.base_bundle);
+  const auto base = Bundle::load(o.base_bundle, o.device);
   const std::string work = o.work_dir.empty() ? o.output + ".work" : o.work_dir;
 
   bool found_only = o.only_level.empty();

@@ -26,6 +26,7 @@ struct AdaptOptions {
   AugmentOptions augment;
   int workers = 2;
   int threads = 2;
+  std::string device = "cpu";  // where training runs ("cuda" with a CUDA build)
   uint64_t seed = 1;
   std::string cache_dir;      // distorted images
   std::string output;         // bundle folder

@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <algorithm>
@@ -66,7 +67,7 @@ void save_checkpoint(const std::string& dir, const Architecture& arch, const Wei
 // the running statistics are the plain mean over every batch.
 void recalibrate_batch_norm(const Architecture& arch, WeightTable& w, const std::vector<bool>& batch_stats,
                             TrainData& data, int epoch) {
-  at::NoGradGuard no_grad;
+  c10::AutoGradMode no_grad(false);
   for (size_t l = 0; l < arch.layers().size(); ++l) {
     if (!batch_stats[l]) continue;
     w[arch.layers()[l].slots[2]].zero_();
@@ -74,7 +75,8 @@ void recalibrate_batch_norm(const Architecture& arch, WeightTable& w, const std:
   }
   data.start_epoch(epoch);
   at::Tensor images, labels;
-  for (int k = 1; data.next(images, labels); ++k) arch.forward(w, images, batch_stats, 1.0 / k);
+  const at::Device device = w[0].device();
+  for (int k = 1; data.next(images, labels); ++k) arch.forward(w, images.to(device), batch_stats, 1.0 / k);
 }
 
 }  // namespace
@@ -109,6 +111,7 @@ WeightTable train(const Architecture& arch, const WeightTable& initial, const Tr
   WeightTable w(initial.size());
   for (size_t s = 0; s < w.size(); ++s) w[s] = (trained[s] || owned[s]) ? initial[s].detach().clone() : initial[s];
   std::vector<at::Tensor> momentum(w.size());
+  const at::Device device = initial.at(0).device();  // batches and every helper tensor follow the weights
 
   int first_epoch = 1;
   const std::string checkpoint = o.checkpoint_dir.empty() ? "" : (fs::path(o.checkpoint_dir) / kCheckpointFile).string();
@@ -119,9 +122,9 @@ WeightTable train(const Architecture& arch, const WeightTable& initial, const Tr
       auto it = saved.tensors.find(name);
       if (it == saved.tensors.end()) throw Error(checkpoint + ": tensor '" + name + "' is missing");
       if (it->second.sizes() != w[s].sizes()) throw Error(checkpoint + ": tensor '" + name + "' has another shape");
-      if (trained[s] || owned[s]) w[s] = it->second;
+      if (trained[s] || owned[s]) w[s] = it->second.to(device);
       auto m = saved.tensors.find("momentum/" + name);
-      if (m != saved.tensors.end()) momentum[s] = m->second;
+      if (m != saved.tensors.end()) momentum[s] = m->second.to(device);
     }
     first_epoch = std::stoi(saved.metadata.at("epoch")) + 1;
     std::fprintf(stderr, "%s: resuming after epoch %d\n", checkpoint.c_str(), first_epoch - 1);
@@ -130,11 +133,12 @@ WeightTable train(const Architecture& arch, const WeightTable& initial, const Tr
     if (trained[s]) w[s].requires_grad_(true);
 
   const at::Tensor class_weights =
-      o.class_weights.empty() ? at::Tensor() : at::tensor(at::ArrayRef<float>(o.class_weights));
+      o.class_weights.empty() ? at::Tensor() : at::tensor(at::ArrayRef<float>(o.class_weights)).to(device);
   const at::Tensor sigma =
       at::tensor({float(o.stability_sigma / o.input_std[0]), float(o.stability_sigma / o.input_std[1]),
                   float(o.stability_sigma / o.input_std[2])})
-          .view({1, 3, 1, 1});
+          .view({1, 3, 1, 1})
+          .to(device);
 
   ProgressLine progress(o.label.empty() ? arch.name() : o.label, o.epochs, data.batches_per_epoch, o.progress);
   for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
@@ -146,19 +150,19 @@ WeightTable train(const Architecture& arch, const WeightTable& initial, const Tr
     at::Tensor images, labels;
     while (data.next(images, labels)) {
       const double lr = learning_rate(o, epoch - 1, batches, data.batches_per_epoch);
+      at::Tensor perturbed, unit_noise;
+      if (o.stability_alpha > 0) unit_noise = at::empty_like(images).normal_(0.0, 1.0, noise).to(device);
+      images = images.to(device);
+      labels = labels.to(device);
       const at::Tensor log_probs = arch.forward(w, images, batch_stats);
-      at::Tensor perturbed;
-      if (o.stability_alpha > 0) {
-        const at::Tensor noisy = images + at::empty_like(images).normal_(0.0, 1.0, noise) * sigma;
-        perturbed = arch.forward(w, noisy, batch_stats);
-      }
+      if (o.stability_alpha > 0) perturbed = arch.forward(w, images + unit_noise * sigma, batch_stats);
       const at::Tensor loss = segmentation_loss(log_probs, labels, class_weights, perturbed, o.stability_alpha);
       std::vector<at::Tensor> params;
       for (size_t s = 0; s < w.size(); ++s)
         if (trained[s]) params.push_back(w[s]);
       const auto grads = torch::autograd::grad({loss}, params);
       {
-        at::NoGradGuard no_grad;
+        c10::AutoGradMode no_grad(false);
         size_t g = 0;
         for (size_t s = 0; s < w.size(); ++s) {
           if (!trained[s]) continue;
