@@ -25,11 +25,13 @@ python=/usr/bin/python3
 
 [ -f "$video" ] || { echo "$(basename "$0"): $video missing; install opencv-doc (scripts/install-deps.sh)" >&2; exit 1; }
 
-# bundle_or_random GIVEN KIND DIR [gearnn bundle random options...]: prints the bundle to use.
+# bundle_or_random GIVEN KIND DIR [gearnn bundle random options...]: prints the bundle to use:
+# GIVEN, else the shipped models/camvid-KIND, else a random-weight bundle made in DIR.
 bundle_or_random() {
   local given=$1 kind=$2 dir=$3
   shift 3
   if [ -n "$given" ]; then echo "$given"; return; fi
+  if [ -f "$root/models/camvid-$kind/manifest.json" ]; then echo "$root/models/camvid-$kind"; return; fi
   if [ ! -f "$dir/manifest.json" ]; then
     echo "NOTE: no bundle given: using a DRN-D-22 bundle of RANDOM weights ($kind levels, width 0.25)," \
          "made in $dir. The colours mean nothing; the adaptor switching is real." >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # DASH with adaptive bitrate, end to end on this machine:
 #
-#   pipelines/dash.sh [BUNDLE] [OUT_DIR] [--seconds S] [--sync]
+#   pipelines/dash.sh [BUNDLE] [OUT_DIR] [--seconds S] [--threads N] [--sync]
 #
 # 1. ffmpeg makes a three-representation ladder from opencv-doc's vtest.avi:
 #    240x180 at CRF 38, 320x240 at CRF 30, 480x360 at CRF 22 (1 s segments);
@@ -15,11 +15,12 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-bundle_arg="" out="$root/demo-output/dash" seconds=20 sync=()
+bundle_arg="" out="$root/demo-output/dash" seconds=20 threads=$(nproc) sync=()
 positional=()
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift ;;
+    --threads) threads=$2; shift ;;
     --sync) sync=(--sync) ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) positional+=("$1") ;;
@@ -43,7 +44,7 @@ ffmpeg -hide_banner -loglevel error -y -i "$video" -t "$seconds" -map 0:v -map 0
 grep -o 'bandwidth="[0-9]*" width="[0-9]*" height="[0-9]*"' "$ladder/manifest.mpd" | sed 's/^/  /'
 
 echo "== play through gearnn (bundle $bundle)"
-"$python" "$root/pipelines/dash_play.py" --serve "$ladder" --bundle "$bundle" \
+"$python" "$root/pipelines/dash_play.py" --serve "$ladder" --bundle "$bundle" --threads "$threads" \
   --start-bps r0 --switch 40:r2 --switch 120:r1 "${sync[@]}" \
   --overlay "$out/overlay.mp4" --masks "$out/masks" --summary "$out/summary.json" 2>&1 | tee "$out/log.txt"
 echo "wrote $out/overlay.mp4, $out/masks/, $out/summary.json, $out/log.txt"

@@ -159,6 +159,7 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
         raise RuntimeError(_error(bus) or "the pipeline does not start")
     last_size = None
     error = None
+    eos_seen = False
     try:
         while True:
             sample = stats.emit("try-pull-sample", 100 * Gst.MSECOND)
@@ -166,6 +167,8 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
                 if msg.type == Gst.MessageType.ERROR:
                     err, debug = msg.parse_error()
                     error = f"{err.message} ({debug})"
+                elif msg.type == Gst.MessageType.EOS:
+                    eos_seen = True
                 elif msg.type == Gst.MessageType.ELEMENT and msg.get_structure().get_name() == "gearnn-level-switch":
                     s = msg.get_structure()
                     switch_messages.append({"from": s.get_value("from"), "to": s.get_value("to"),
@@ -202,15 +205,15 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
                 for demux in demuxers:
                     demux.set_property("connection-bitrate", int(bps))
                 log(f"frame {len(records)}: dashdemux2 connection-bitrate -> {bps}")
-        if not error:
-            # Let the file and mask branches finish.
+        wall = time.monotonic() - t0
+        if not error and not eos_seen:
+            # Let the file and mask branches finish (the pipeline posts EOS once every sink has it).
             msg = bus.timed_pop_filtered(60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
             if msg and msg.type == Gst.MessageType.ERROR:
                 err, debug = msg.parse_error()
                 error = f"{err.message} ({debug})"
     finally:
         pipeline.set_state(Gst.State.NULL)
-    wall = time.monotonic() - t0
     if error:
         raise RuntimeError(error)
     return summarize(records, switch_messages, wall)

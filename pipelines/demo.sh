@@ -1,32 +1,23 @@
 #!/usr/bin/env bash
-# README demo (placeholder until the GStreamer elements and the trained default
-# bundle land): takes one real street frame from opencv-doc's vtest.avi,
-# segments it with a random-weight DRN-D-22 bundle through the same engine the
-# plugin uses, and measures what an adaptor switch costs. The segmentation
-# colours are meaningless with random weights; the switch timings are real.
+# README demo: the main use, an adaptive-bitrate DASH stream, end to end.
+# Makes a three-representation H.264 ladder from opencv-doc's street video
+# (vtest.avi), serves it on 127.0.0.1, plays it through gearnnquality, gearnn
+# with the shipped CamVid ABR bundle (models/camvid-abr) and gearnnoverlay
+# while the ABR switches representation, and writes an overlay video, one mask
+# per frame and a summary to demo-output/ (or OUT_DIR).
+#
+#   pipelines/demo.sh [OUT_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-gearnn=${GEARNN:-$root/build/src/gearnn}
 out=${1:-$root/demo-output}
-video=/usr/share/doc/opencv-doc/examples/data/vtest.avi
+bundle=$root/models/camvid-abr
 
-[ -x "$gearnn" ] || { echo "demo: $gearnn not built; run scripts/setup.sh first" >&2; exit 1; }
-[ -f "$video" ] || { echo "demo: $video missing; install opencv-doc (scripts/install-deps.sh)" >&2; exit 1; }
-mkdir -p "$out"
-
-echo "== one real frame: $video (frame 120)"
-ffmpeg -loglevel error -y -i "$video" -vf "select=eq(n\,120)" -frames:v 1 "$out/frame.png"
-
-echo "== a DRN-D-22 bundle with 10 JPEG levels at a 0.2% budget (random weights: placeholder)"
-"$gearnn" bundle random --arch drn_d_22 --classes 19 --levels 10 --budget 0.2% -o "$out/bundle"
-"$gearnn" inspect "$out/bundle" | sed -n '1,4p;$p'
-
-echo "== segment the frame at two levels"
-"$gearnn" segment "$out/bundle" "$out/frame.png" --level q10 -o "$out/classes-q10.png" --color "$out/color-q10.png"
-"$gearnn" segment "$out/bundle" "$out/frame.png" --level q100 -o "$out/classes-q100.png" --color "$out/color-q100.png"
-
-echo "== what a level switch costs"
-"$gearnn" bench switch "$out/bundle"
-
+[ -f "$bundle/manifest.json" ] || { echo "demo: $bundle/manifest.json missing" >&2; exit 1; }
+threads=$(nproc)
+echo "== the default bundle: $bundle"
+sed -n '1,3p' "$bundle/inspect.txt"
+echo "== DASH on 127.0.0.1 through gearnn ($threads threads)"
+"$root/pipelines/dash.sh" "$bundle" "$out/dash" --seconds 20 --threads "$threads"
 echo
-echo "demo output in $out: frame.png, classes-*.png (class index per pixel), color-*.png"
+echo "demo output: $out/dash/overlay.mp4 (segmentation over the video), $out/dash/masks/ (class index per"
+echo "pixel, one PNG per frame), $out/dash/summary.json, $out/dash/log.txt"

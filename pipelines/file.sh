@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#positional[@]} -ge 1 ] && bundle_arg=${positional[0]}
 [ ${#positional[@]} -ge 2 ] && out=${positional[1]}
+rm -rf "$out/masks" "$out/overlay.mp4"
 mkdir -p "$out/masks"
 bundle=$(bundle_or_random "$bundle_arg" abr "$out/random-abr-bundle")
 
@@ -33,11 +34,15 @@ else
 fi
 echo "== $video ($frames frames) -> gearnn bundle=$bundle"
 start=$(date +%s.%N)
+set +e
 # shellcheck disable=SC2086
 gst-launch-1.0 -m filesrc location="$video" ! decodebin ! identity eos-after="$frames" ! videoconvert ! videoscale ! \
   video/x-raw,width=480,height=360,pixel-aspect-ratio=1/1 ! gearnn bundle="$bundle" ! $sink 2>&1 |
-  grep -E "gearnn-level-switch|ERROR|WARNING" | sed 's/^Got message #[0-9]* from element /  /' || true
+  grep -E "gearnn-level-switch|ERROR|WARNING" | sed 's/^Got message #[0-9]* from element /  /'
+status=${PIPESTATUS[0]}
+set -e
 end=$(date +%s.%N)
+[ "$status" = 0 ] || { echo "file.sh: gst-launch-1.0 failed (exit $status)" >&2; exit 1; }
 if [ $display = 0 ]; then
   masks=$(find "$out/masks" -name 'mask-*.png' | wc -l)
   [ -s "$out/overlay.mp4" ] || { echo "file.sh: no overlay written" >&2; exit 1; }

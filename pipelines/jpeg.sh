@@ -35,9 +35,14 @@ for quality in 20 90 50; do
 done
 
 echo "== play through gearnnquality and gearnn (bundle $bundle)"
+rm -f "$out/overlay.mp4"
+set +e
 gst-launch-1.0 -m multifilesrc location="$jpegs/%05d.jpg" index=0 caps=image/jpeg,framerate=10/1 ! jpegparse ! \
   gearnnquality ! jpegdec ! gearnn bundle="$bundle" ! gearnnoverlay ! videoconvert ! \
   x264enc speed-preset=ultrafast ! mp4mux ! filesink location="$out/overlay.mp4" 2>&1 |
-  grep -E "gearnn-level-switch|ERROR|WARNING" | sed 's/^Got message #[0-9]* from element /  /' | tee "$out/log.txt" || true
+  grep -E "gearnn-level-switch|ERROR|WARNING" | sed 's/^Got message #[0-9]* from element /  /' | tee "$out/log.txt"
+status=${PIPESTATUS[0]}
+set -e
+[ "$status" = 0 ] || { echo "jpeg.sh: gst-launch-1.0 failed (exit $status)" >&2; exit 1; }
 [ -s "$out/overlay.mp4" ] || { echo "jpeg.sh: no overlay written" >&2; exit 1; }
 echo "wrote $out/overlay.mp4 and $out/log.txt"

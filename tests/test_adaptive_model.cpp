@@ -86,13 +86,14 @@ TEST(AdaptiveModel, NonAdaptorTensorsAreSharedNotDuplicated) {
 
 TEST(AdaptiveModel, SharedBundleIsReleasedWhenUnused) {
   const std::string path = gearnn::testing::small_bundle(3);
-  const Bundle* first = nullptr;
+  std::weak_ptr<const Bundle> watch;
   {
     auto b = Bundle::load_shared(path);
-    first = b.get();
-    EXPECT_EQ(Bundle::load_shared(path).get(), first);
+    watch = b;
+    EXPECT_EQ(Bundle::load_shared(path).get(), b.get());
   }
-  auto fresh = Bundle::load_shared(path);  // may reuse the address, but must be a valid new load
+  EXPECT_TRUE(watch.expired()) << "the process's copy is freed once no stream holds it";
+  auto fresh = Bundle::load_shared(path);
   EXPECT_EQ(fresh->level_count(), 3u);
 }
 

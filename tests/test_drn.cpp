@@ -57,6 +57,7 @@ TEST(Drn, BadArchitectureIsAClearError) {
   EXPECT_THROW(Architecture("drn_d_22", 19, 0.0), gearnn::Error);
   try {
     Architecture("resnet50", 19);
+    ADD_FAILURE() << "resnet50 was accepted";
   } catch (const gearnn::Error& e) {
     EXPECT_NE(std::string(e.what()).find("drn_d_22"), std::string::npos);
   }

@@ -56,9 +56,34 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
                            " --batch 4 --lr 0.001 --val-split none" + common + " -o " + dir + "/stability",
                        log), 0) << slurp(log);
 
+  // Levels computed as separate jobs (--only-level, reusing the work folder) merge into one bundle;
+  // a bundle of another base or a repeated level does not merge.
+  const std::string adapt_args = "adapt --base " + dir + "/base --levels " + levels +
+                                 " --base-level jpeg:100 --budget 2% --full-epochs 1 --adaptor-epochs 1 --batch 4" +
+                                 common + " --work " + dir + "/bundle.work";
+  ASSERT_EQ(gearnn_cli(adapt_args + " --only-level jpeg:10 -o " + dir + "/only10", log), 0) << slurp(log);
+  ASSERT_EQ(gearnn_cli(adapt_args + " --only-level jpeg:100 -o " + dir + "/only100", log), 0) << slurp(log);
+  ASSERT_EQ(gearnn_cli("bundle merge " + dir + "/only10 " + dir + "/only100 -o " + dir + "/merged", log), 0)
+      << slurp(log);
+  ASSERT_EQ(gearnn_cli("inspect " + dir + "/merged --json", log), 0) << slurp(log);
+  EXPECT_EQ(nlohmann::json::parse(slurp(log))["levels"].size(), 2u);
+  EXPECT_EQ(gearnn_cli("bundle merge " + dir + "/only10 " + dir + "/mixed -o " + dir + "/m2", log), 1) << slurp(log);
+  EXPECT_NE(slurp(log).find("another base"), std::string::npos) << slurp(log);
+  EXPECT_EQ(gearnn_cli("bundle merge " + dir + "/only10 " + dir + "/only10 -o " + dir + "/m3", log), 1) << slurp(log);
+  // A rerun with other settings is refused instead of reusing the earlier work.
+  EXPECT_EQ(gearnn_cli(adapt_args + " --adaptor-lr 0.5 -o " + dir + "/changed", log), 1) << slurp(log);
+  EXPECT_NE(slurp(log).find("adaptor_lr"), std::string::npos) << slurp(log);
+
   ASSERT_EQ(gearnn_cli("inspect " + dir + "/bundle --json", log), 0) << slurp(log);
   const auto inspect = nlohmann::json::parse(slurp(log));
   ASSERT_EQ(inspect["levels"].size(), 2u);
+  // The adapted level carries Algorithm 1's record: a sensitivity per layer and the budget it kept to.
+  const auto& adapted = inspect["levels"][0];
+  ASSERT_TRUE(adapted.contains("sensitivity")) << adapted.dump();
+  EXPECT_EQ(adapted["sensitivity"].size(), 51u) << "one value per layer of drn_d_22 (50 conv/BN layers and seg)";
+  for (const auto& layer : adapted["adaptor_layers"]) EXPECT_TRUE(adapted["sensitivity"].contains(layer)) << layer;
+  EXPECT_LE(adapted["adaptor_params"].get<int64_t>(), adapted["budget"].get<int64_t>());
+  EXPECT_FALSE(inspect["levels"][1].contains("sensitivity")) << "the base level has no adaptor";
 
   ASSERT_EQ(gearnn_cli("eval --levels " + levels + " --bundle " + dir + "/bundle --switching " + dir +
                            "/bundle.switching --mixed " + dir + "/mixed --stability " + dir + "/stability" +
@@ -74,7 +99,7 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
   // Bad input: an unknown level is a failure naming it; a bad option is usage.
   EXPECT_EQ(gearnn_cli("eval --levels jpeg:55 --bundle " + dir + "/bundle" + common + " -o " + dir + "/r2", log), 1);
   EXPECT_NE(slurp(log).find("jpeg:55"), std::string::npos) << slurp(log);
-  EXPECT_EQ(gearnn_cli("adapt --base " + dir + "/base --levels bogus:1" + common + " -o " + dir + "/x", log), 1)
+  EXPECT_EQ(gearnn_cli("adapt --base " + dir + "/base --levels bogus:1" + common + " -o " + dir + "/x", log), 2)
       << slurp(log);
   EXPECT_EQ(gearnn_cli("train --arch drn_d_22 --crop 12by3" + common + " -o " + dir + "/y", log), 2) << slurp(log);
 }

@@ -55,10 +55,10 @@ int run_adapt(const std::vector<std::string>& argv) {
   AdaptOptions o;
   o.base_bundle = args.require("--base");
   o.output = args.require("--output");
-  o.levels = parse_level_spec(args.require("--levels"));
+  o.levels = level_spec_option(args, "--levels");
   o.budget = args.get("--budget", "0.2%");
-  if (args.has("--base-level")) o.base_level = parse_distortion_setting(args.get("--base-level")).text();
-  if (args.has("--only-level")) o.only_level = parse_distortion_setting(args.get("--only-level")).text();
+  if (args.has("--base-level")) o.base_level = setting_option(args, "--base-level").text();
+  if (args.has("--only-level")) o.only_level = setting_option(args, "--only-level").text();
   o.full_epochs = args.get_int("--full-epochs", 4);
   o.full_lr = args.get_double("--full-lr", 0.001);
   o.adaptor_epochs = args.get_int("--adaptor-epochs", 4);

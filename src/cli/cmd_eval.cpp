@@ -86,7 +86,7 @@ int run_eval(const std::vector<std::string>& argv) {
   const auto bundle = Bundle::load(args.require("--bundle"), device);
   const Architecture& arch = bundle->architecture();
   const Normalization& norm = bundle->manifest().normalization;
-  const std::vector<DistortionSetting> levels = parse_level_spec(args.require("--levels"));
+  const std::vector<DistortionSetting> levels = level_spec_option(args, "--levels");
   const Dataset data = open_dataset(args, "--split", "val");
 
   std::string default_methods = "original,gearnn";

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -57,6 +58,20 @@ int inspect_architecture(const Args& args) {
   return 0;
 }
 
+// The budget and the most sensitive layers (Eq. 1), as gearnn adapt recorded them.
+std::string sensitivity_line(const LevelSpec& l) {
+  std::vector<std::pair<double, std::string>> ranked;
+  for (const auto& [layer, v] : l.sensitivity) ranked.emplace_back(v, layer);
+  std::sort(ranked.rbegin(), ranked.rend());
+  std::string out = "    budget " + with_commas(l.budget) + " values; most sensitive:";
+  char item[96];
+  for (size_t k = 0; k < std::min<size_t>(5, ranked.size()); ++k) {
+    std::snprintf(item, sizeof item, " %s %.3g", ranked[k].second.c_str(), ranked[k].first);
+    out += item;
+  }
+  return out + "\n";
+}
+
 }  // namespace
 
 int run_inspect(const std::vector<std::string>& argv) {
@@ -80,10 +95,15 @@ int run_inspect(const std::vector<std::string>& argv) {
     nlohmann::json levels = nlohmann::json::array();
     for (size_t i = 0; i < bundle->level_count(); ++i) {
       const LevelSpec& l = m.levels[i];
-      levels.push_back({{"name", l.name},
-                        {"distortion", distortion_json(l.distortion)},
-                        {"adaptor_params", bundle->adaptor_params(i)},
-                        {"adaptor_layers", l.adaptor ? l.adaptor->layers : std::vector<std::string>{}}});
+      nlohmann::json level = {{"name", l.name},
+                              {"distortion", distortion_json(l.distortion)},
+                              {"adaptor_params", bundle->adaptor_params(i)},
+                              {"adaptor_layers", l.adaptor ? l.adaptor->layers : std::vector<std::string>{}}};
+      if (!l.sensitivity.empty()) {
+        level["budget"] = l.budget;
+        level["sensitivity"] = l.sensitivity;
+      }
+      levels.push_back(level);
     }
     nlohmann::json j = {{"bundle", bundle->folder()},
                         {"architecture", arch.name()},
@@ -118,6 +138,7 @@ int run_inspect(const std::vector<std::string>& argv) {
                 100.0 * double(n) / double(bundle->base_params()), l.adaptor->layers.size());
     for (const auto& layer : l.adaptor->layers) std::printf(" %s", layer.c_str());
     std::printf("\n");
+    if (!l.sensitivity.empty()) std::printf("%s", sensitivity_line(l).c_str());
   }
   std::fflush(stdout);
   std::printf("memory overhead: %.3f%% for %d adaptors (DNN switching: %d%%)\n", bundle->memory_overhead_percent(),

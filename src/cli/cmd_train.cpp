@@ -146,10 +146,10 @@ int run_train(const std::vector<std::string>& argv) {
   MixedImages mixed;
   mixed.seed = t.seed;
   if (args.has("--distortion")) {
-    auto level = std::make_shared<LevelImages>(train_set, parse_distortion_setting(args.get("--distortion")), cache, threads);
+    auto level = std::make_shared<LevelImages>(train_set, setting_option(args, "--distortion"), cache, threads);
     source = [level](size_t i) { return level->image(i); };
   } else if (args.has("--mix")) {
-    for (const auto& setting : parse_level_spec(args.get("--mix")))
+    for (const auto& setting : level_spec_option(args, "--mix"))
       mixed.levels.push_back(std::make_shared<LevelImages>(train_set, setting, cache, threads));
     source = mixed;
   }
@@ -198,7 +198,7 @@ int run_train(const std::vector<std::string>& argv) {
   const WeightTable trained = train(*arch, initial, t, data, on_epoch);
 
   LevelSpec level;
-  level.name = args.has("--distortion") ? parse_distortion_setting(args.get("--distortion")).text() : "clean";
+  level.name = args.has("--distortion") ? setting_option(args, "--distortion").text() : "clean";
   m.levels = {level};
   write_bundle(out, m, named_weights(*arch, trained), {NamedTensors{}});
   nlohmann::json record = {{"command", "gearnn train"}, {"arguments", argv}, {"epochs", curve}};

@@ -1,5 +1,7 @@
 #include "offline_options.h"
 
+#include "error.h"
+
 #include <ATen/Parallel.h>
 
 #include <set>
@@ -79,6 +81,22 @@ AugmentOptions parse_augment(const Args& args) {
     throw UsageError(e.what());
   }
   return a;
+}
+
+std::vector<DistortionSetting> level_spec_option(const Args& args, const std::string& option) {
+  try {
+    return parse_level_spec(args.require(option));
+  } catch (const Error& e) {
+    throw UsageError(option + ": " + e.what());
+  }
+}
+
+DistortionSetting setting_option(const Args& args, const std::string& option) {
+  try {
+    return parse_distortion_setting(args.require(option));
+  } catch (const Error& e) {
+    throw UsageError(option + ": " + e.what());
+  }
 }
 
 int apply_threads(const Args& args) {

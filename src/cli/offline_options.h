@@ -4,6 +4,7 @@
 #include "args.h"
 #include "data/augment.h"
 #include "data/dataset.h"
+#include "distort/distortion_setting.h"
 
 namespace gearnn::cli {
 
@@ -16,6 +17,10 @@ Dataset open_dataset(const Args& args, const std::string& split_option, const st
 AugmentOptions parse_augment(const Args& args);
 // "320x240" -> {320, 240}; UsageError naming the option otherwise.
 std::pair<int, int> parse_size(const std::string& option, const std::string& text);
+// A level spec or one setting given as an option's value; a malformed one is
+// bad usage (exit 2), with the parser's message.
+std::vector<DistortionSetting> level_spec_option(const Args& args, const std::string& option);
+DistortionSetting setting_option(const Args& args, const std::string& option);
 // Sets LibTorch's intra-op threads from --threads (default: all cores) and returns it.
 int apply_threads(const Args& args);
 

@@ -10,14 +10,57 @@
 
 #include <ATen/ATen.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 namespace gearnn {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Everything a level's results depend on. A level's work folder remembers it,
+// so that a rerun with other settings fails instead of reusing stale work.
+nlohmann::json level_settings(const Dataset& train_set, const AdaptOptions& o, const Bundle& base) {
+  const AugmentOptions& a = o.augment;
+  return {{"base_sha256", base.manifest().base_sha256},
+          {"data", train_set.root()},
+          {"split", train_set.split()},
+          {"images", train_set.size()},
+          {"budget", o.budget},
+          {"base_level", o.base_level},
+          {"full_epochs", o.full_epochs},
+          {"full_lr", o.full_lr},
+          {"adaptor_epochs", o.adaptor_epochs},
+          {"adaptor_lr", o.adaptor_lr},
+          {"batch", o.batch_size},
+          {"seed", o.seed},
+          {"augment",
+           {a.resize_width, a.resize_height, a.scale_min, a.scale_max, a.crop_width, a.crop_height, a.flip,
+            a.brightness_jitter, a.contrast_jitter, a.saturation_jitter}}};
+}
+
+void check_level_settings(const std::string& level_work, const nlohmann::json& settings) {
+  const fs::path file = fs::path(level_work) / "settings.json";
+  if (fs::exists(file)) {
+    nlohmann::json saved;
+    try {
+      saved = nlohmann::json::parse(std::ifstream(file));
+    } catch (const std::exception& e) {
+      throw Error(file.string() + ": unreadable (" + e.what() + ")");
+    }
+    for (const auto& [key, value] : settings.items())
+      if (saved.value(key, nlohmann::json()) != value)
+        throw Error(file.string() + ": this level was computed with " + key + " " + saved.value(key, nlohmann::json()).dump() +
+                    ", now " + value.dump() + "; remove " + level_work + " (or use another --work) to start it anew");
+    return;
+  }
+  fs::create_directories(level_work);
+  std::ofstream(file) << settings.dump(1) << "\n";
+}
 
 // One level of Algorithm 1, written as a one-level bundle at `level_bundle`.
 void adapt_level(const Dataset& train_set, const AdaptOptions& o, const Bundle& base, const DistortionSetting& setting,
@@ -94,6 +137,7 @@ void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& o) {
     found_only = true;
     const std::string level_work = (fs::path(work) / file_safe_name(name)).string();
     const std::string level_bundle = (fs::path(level_work) / "bundle").string();
+    check_level_settings(level_work, level_settings(train_set, o, *base));
     if (fs::exists(fs::path(level_bundle) / "manifest.json")) {
       std::fprintf(stderr, "%s: done before, reusing %s\n", name.c_str(), level_bundle.c_str());
     } else {

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Rebuilds the CamVid models shipped in models/ and their reports, step by step:
+#
+#   models/camvid/make.sh STEP [STEP...]      (steps below; "all" runs them in order)
+#
+#   base       the CamVid base DRN (gearnn train, from scratch)
+#   heldout    the same recipe with sequence 0006R0 held out, scored on 0006R0
+#   abr        ABR-ladder bundle (3 resolutions x 3 CRFs) + its baselines + report
+#   jpeg       JPEG quality 10..100 bundle + its baselines + report
+#   brightness brightness 0.1..2.0 bundle + its baselines + report
+#   sweep      the two hardest JPEG levels adapted at budgets 0.1%..1%
+#
+# Every step resumes where it stopped (training checkpoints every epoch, adapt
+# keeps finished levels). Work files (checkpoints, whole fine-tuned models,
+# distorted-image cache) go to $GEARNN_WORK (default work/camvid, ignored by
+# git); what is shipped is copied into models/. CamVid is read from
+# $CAMVID (default ../shared/datasets/camvid) and never copied.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+gearnn=${GEARNN:-build/src/gearnn}
+data=${CAMVID:-../shared/datasets/camvid}
+work=${GEARNN_WORK:-work/camvid}
+threads=${THREADS:-$(nproc)}
+device=${DEVICE:-cpu}      # cuda with a CUDA build (README: Full-size models on a GPU)
+width=${WIDTH:-0.25}       # 1 = the full DRN-D-22
+crop=${CROP:-320x240}      # training crop; 480x360 = CamVid's whole frame here
+mkdir -p "$work"
+run() { echo "+ $*" >&2; "$@"; }
+common=(--data "$data" --threads "$threads" --cache "$work/cache" --device "$device")
+
+# The base: DRN-D-22 at width 0.25 (1.0M values: 4 MB, several frames per
+# second on 2 cores). Multi-scale crops, flips and colour jitter, so that it
+# holds up on other streets and cameras and at the ladder's lower resolutions.
+base_recipe=(--arch drn_d_22 --width "$width" --scale 0.5,1.25 --crop "$crop" --flip --jitter 0.3
+             --batch 8 --lr 0.01 --epochs "${BASE_EPOCHS:-60}" --val-every 5)
+# Adaptation: whole-model fine-tuning (the DNN-switching model and the source of
+# Eq. 1), then the adaptor alone; 320x240 crops of every level's images.
+adapt_recipe=(--budget 0.2% --full-epochs "${FULL_EPOCHS:-3}" --adaptor-epochs "${ADAPTOR_EPOCHS:-4}"
+              --crop "$crop" --flip --quiet)
+# Baselines trained from the base for as many epochs as an adapted level gets.
+baseline_epochs=${BASELINE_EPOCHS:-4}
+
+abr_levels="h264:480x360@18,480x360@28,480x360@38,320x240@18,320x240@28,320x240@38,240x180@18,240x180@28,240x180@38"
+abr_base_level="h264:480x360@18"
+jpeg_levels="jpeg:10,20,30,40,50,60,70,80,90,100"
+jpeg_base_level="jpeg:100"
+brightness_levels="brightness:0.1,0.2,0.4,0.6,0.8,1,1.5,2"
+brightness_base_level="brightness:1"
+
+# Two stages: plain NLL from scratch, then median-frequency class weights
+# (SegNet's), which lift the thin classes (pole, sign, bicyclist) that plain
+# NLL leaves near zero.
+step_base() {
+  run "$gearnn" train "${common[@]}" "${base_recipe[@]}" --resume -o "$work/base-stage1"
+  run "$gearnn" train "${common[@]}" --init "$work/base-stage1" --class-weights median-frequency \
+    --scale 0.5,1.25 --crop "$crop" --flip --jitter 0.3 --batch 8 --lr 0.005 --epochs "${WEIGHTED_EPOCHS:-15}" \
+    --val-every 5 --resume -o "$work/base"
+}
+
+step_heldout() {
+  run "$gearnn" train "${common[@]}" "${base_recipe[@]}" --exclude-sequence 0006R0 --val-split none --resume \
+    -o "$work/base-without-0006R0"
+  run "$gearnn" eval "${common[@]}" --split train --only-sequence 0006R0 --levels clean \
+    --bundle "$work/base-without-0006R0" --methods original --title "CamVid 0006R0, held out of training" \
+    -o models/camvid/heldout-0006R0
+  run "$gearnn" eval "${common[@]}" --split val --levels clean --bundle "$work/base-without-0006R0" \
+    --methods original --title "CamVid val, base trained without 0006R0" -o "$work/heldout-val"
+}
+
+# adapt_and_compare NAME LEVELS BASE_LEVEL: the bundle, mixed and stability
+# training, the five-method report, and the shipped copy in models/camvid-NAME.
+adapt_and_compare() {
+  local name=$1 levels=$2 base_level=$3
+  local bundle="$work/$name" ship="models/camvid-$name"
+  run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --base "$work/base" --levels "$levels" \
+    --base-level "$base_level" -o "$bundle"
+  run "$gearnn" train "${common[@]}" --init "$work/base" --mix "$levels" --epochs "$baseline_epochs" --lr 0.001 \
+    --crop "$crop" --flip --val-split none --quiet --resume -o "$bundle-mixed"
+  run "$gearnn" train "${common[@]}" --init "$work/base" --stability-alpha 2 --stability-sigma 0.1 \
+    --epochs "$baseline_epochs" --lr 0.001 --crop "$crop" --flip --val-split none --quiet --resume \
+    -o "$bundle-stability"
+  local notes="$work/$name-notes.md"
+  cat > "$notes" <<EOF
+## How the models were made
+
+\`models/camvid/make.sh $name\` (DEVICE=$device, WIDTH=$width, CROP=$crop), from the base of \`make.sh base\`:
+
+- base: \`gearnn train ${base_recipe[*]}\` on CamVid train
+- GearNN and DNN switching: \`gearnn adapt ${adapt_recipe[*]} --levels $levels --base-level $base_level\`;
+  switching keeps each level's whole fine-tuned model, GearNN its adaptor
+- mixed training: $baseline_epochs epochs from the base, lr 0.001, each image from a random level per epoch
+- stability training: $baseline_epochs epochs from the base, lr 0.001, alpha 2, sigma 0.1 (RGB/255 units), clean images
+EOF
+  run "$gearnn" eval "${common[@]}" --split val --levels "$levels" --bundle "$bundle" \
+    --switching "$bundle.switching" --mixed "$bundle-mixed" --stability "$bundle-stability" \
+    --title "GearNN on CamVid val: $name levels" --notes "$notes" -o "$ship/report"
+  cp "$bundle"/manifest.json "$bundle"/adaptor-*.safetensors "$ship/"
+  if [ "$name" = abr ]; then
+    cp "$bundle/base.safetensors" "$ship/"
+  else
+    # Every bundle adapts the same base: ship it once, in camvid-abr (the hash still guards it).
+    sed -i 's#"file": "base.safetensors"#"file": "../camvid-abr/base.safetensors"#' "$ship/manifest.json"
+  fi
+  "$gearnn" inspect "$ship" > "$ship/inspect.txt"
+}
+
+step_abr() { mkdir -p models/camvid-abr && adapt_and_compare abr "$abr_levels" "$abr_base_level"; }
+step_jpeg() { mkdir -p models/camvid-jpeg && adapt_and_compare jpeg "$jpeg_levels" "$jpeg_base_level"; }
+step_brightness() {
+  mkdir -p models/camvid-brightness && adapt_and_compare brightness "$brightness_levels" "$brightness_base_level"
+}
+
+# The two hardest JPEG levels at four budgets; each reuses the jpeg step's
+# whole-model fine-tuning (same base, data and seed), so only adaptors train.
+step_sweep() {
+  local levels="jpeg:10,20" budget
+  for budget in 0.1% 0.2% 0.5% 1%; do
+    local out="$work/sweep-${budget%\%}"
+    mkdir -p "$out.work"
+    for level in jpeg_10 jpeg_20; do
+      if [ ! -d "$out.work/$level/full" ]; then
+        mkdir -p "$out.work/$level" && cp -r "$work/jpeg.work/$level/full" "$out.work/$level/"
+      fi
+    done
+    run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget "$budget" --base "$work/base" --levels "$levels" \
+      --switching-out "$out.switching" -o "$out"
+    run "$gearnn" eval "${common[@]}" --split val --levels "$levels" --bundle "$out" --switching "$out.switching" \
+      --methods original,gearnn,switching --quiet -o "$out-report"
+  done
+  plot_sweep models/camvid-jpeg/budget-sweep
+}
+
+# Budget sweep table and plot: mIoU of GearNN and of DNN switching per budget.
+plot_sweep() {
+  local dir=$1 budget
+  mkdir -p "$dir"
+  {
+    echo "# budget_percent budget_values gearnn_jpeg10 gearnn_jpeg20 switching_jpeg10 switching_jpeg20"
+    for budget in 0.1 0.2 0.5 1; do
+      local csv="$work/sweep-$budget-report/results.csv"
+      printf '%s %s' "$budget" "$(sed -n 's/.*"budget": *\([0-9]*\).*/\1/p' "$work/sweep-$budget/manifest.json" | head -n 1)"
+      for m in gearnn switching; do
+        for l in jpeg:10 jpeg:20; do
+          printf ' %s' "$(awk -F, -v m=$m -v l=$l '$1 == m && $2 == l {print $3}' "$csv")"
+        done
+      done
+      echo
+    done
+  } > "$dir/sweep.dat"
+  cat > "$dir/sweep.gp" <<'GP'
+set terminal pngcairo size 800,480 noenhanced font 'sans,11'
+set output 'sweep.png'
+set title 'CamVid val: adaptor budget against mIoU (JPEG Q10 and Q20)'
+set xlabel 'adaptor budget (% of the base)'
+set ylabel 'mIoU (%)'
+set logscale x
+set xtics (0.1, 0.2, 0.5, 1)
+set grid
+set key outside right center
+plot 'sweep.dat' using 1:3 with linespoints lw 2 title 'GearNN Q10', \
+     '' using 1:4 with linespoints lw 2 title 'GearNN Q20', \
+     '' using 1:5 with lines dt 2 lw 2 title 'switching Q10', \
+     '' using 1:6 with lines dt 2 lw 2 title 'switching Q20'
+set output
+set terminal svg size 800,480 noenhanced font 'sans,11' background rgb 'white'
+set output 'sweep.svg'
+replot
+GP
+  (cd "$dir" && gnuplot sweep.gp)
+  cat "$dir/sweep.dat"
+}
+
+[ $# -gt 0 ] || { sed -n '2,18p' "$0"; exit 2; }
+[ -x "$gearnn" ] || { echo "make.sh: $gearnn is not built (scripts/setup.sh)" >&2; exit 1; }
+[ -f "$data/train.txt" ] || { echo "make.sh: no CamVid at $data (set CAMVID)" >&2; exit 1; }
+for step in "$@"; do
+  if [ "$step" = all ]; then set -- base heldout abr jpeg brightness sweep; break; fi
+done
+for step in "$@"; do
+  declare -F "step_$step" >/dev/null || { echo "make.sh: unknown step '$step'" >&2; exit 2; }
+  start=$(date +%s)
+  echo "== $step"
+  "step_$step"
+  echo "== $step took $(( $(date +%s) - start )) s"
+done
