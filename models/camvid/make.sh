@@ -36,7 +36,7 @@ base_recipe=(--arch drn_d_22 --width "$width" --scale 0.5,1.25 --crop "$crop" --
              --batch 8 --lr 0.01 --epochs "${BASE_EPOCHS:-60}" --val-every 5)
 # Adaptation: whole-model fine-tuning (the DNN-switching model and the source of
 # Eq. 1), then the adaptor alone; 320x240 crops of every level's images.
-adapt_recipe=(--budget 0.2% --full-epochs "${FULL_EPOCHS:-3}" --adaptor-epochs "${ADAPTOR_EPOCHS:-4}"
+adapt_recipe=(--full-epochs "${FULL_EPOCHS:-3}" --adaptor-epochs "${ADAPTOR_EPOCHS:-4}"
               --crop "$crop" --flip --quiet)
 # Baselines trained from the base for as many epochs as an adapted level gets.
 baseline_epochs=${BASELINE_EPOCHS:-4}
@@ -73,7 +73,7 @@ step_heldout() {
 adapt_and_compare() {
   local name=$1 levels=$2 base_level=$3
   local bundle="$work/$name" ship="models/camvid-$name"
-  run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --base "$work/base" --levels "$levels" \
+  run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget 0.2% --base "$work/base" --levels "$levels" \
     --base-level "$base_level" -o "$bundle"
   run "$gearnn" train "${common[@]}" --init "$work/base" --mix "$levels" --epochs "$baseline_epochs" --lr 0.001 \
     --crop "$crop" --flip --val-split none --quiet --resume -o "$bundle-mixed"
@@ -111,22 +111,28 @@ step_brightness() {
   mkdir -p models/camvid-brightness && adapt_and_compare brightness "$brightness_levels" "$brightness_base_level"
 }
 
-# The two hardest JPEG levels at four budgets; each reuses the jpeg step's
-# whole-model fine-tuning (same base, data and seed), so only adaptors train.
+# The two hardest JPEG levels at four budgets. 0.2% is the jpeg step's own
+# bundle; the others reuse its whole-model fine-tuning (same base, data and
+# seed), so only their adaptors train.
 step_sweep() {
-  local levels="jpeg:10,20" budget
+  local levels="jpeg:10,20" budget bundle
   for budget in 0.1% 0.2% 0.5% 1%; do
     local out="$work/sweep-${budget%\%}"
-    mkdir -p "$out.work"
-    for level in jpeg_10 jpeg_20; do
-      if [ ! -d "$out.work/$level/full" ]; then
-        mkdir -p "$out.work/$level" && cp -r "$work/jpeg.work/$level/full" "$out.work/$level/"
-      fi
-    done
-    run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget "$budget" --base "$work/base" --levels "$levels" \
-      --switching-out "$out.switching" -o "$out"
-    run "$gearnn" eval "${common[@]}" --split val --levels "$levels" --bundle "$out" --switching "$out.switching" \
-      --methods original,gearnn,switching --quiet -o "$out-report"
+    bundle=$out
+    if [ "$budget" = 0.2% ]; then
+      bundle="$work/jpeg"
+    else
+      for level in jpeg_10 jpeg_20; do
+        if [ ! -d "$out.work/$level/full" ]; then
+          mkdir -p "$out.work/$level" && cp -r "$work/jpeg.work/$level/full" "$out.work/$level/"
+        fi
+      done
+      run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget "$budget" --base "$work/base" \
+        --levels "$levels" --switching-out "$out.switching" -o "$out"
+    fi
+    run "$gearnn" eval "${common[@]}" --split val --levels "$levels" --bundle "$bundle" \
+      --switching "$work/jpeg.switching" --methods original,gearnn,switching --quiet -o "$out-report"
+    cp "$bundle/manifest.json" "$out-report/bundle-manifest.json"
   done
   plot_sweep models/camvid-jpeg/budget-sweep
 }
@@ -139,7 +145,7 @@ plot_sweep() {
     echo "# budget_percent budget_values gearnn_jpeg10 gearnn_jpeg20 switching_jpeg10 switching_jpeg20"
     for budget in 0.1 0.2 0.5 1; do
       local csv="$work/sweep-$budget-report/results.csv"
-      printf '%s %s' "$budget" "$(sed -n 's/.*"budget": *\([0-9]*\).*/\1/p' "$work/sweep-$budget/manifest.json" | head -n 1)"
+      printf '%s %s' "$budget" "$(sed -n 's/.*"budget": *\([0-9]*\).*/\1/p' "$work/sweep-$budget-report/bundle-manifest.json" | head -n 1)"
       for m in gearnn switching; do
         for l in jpeg:10 jpeg:20; do
           printf ' %s' "$(awk -F, -v m=$m -v l=$l '$1 == m && $2 == l {print $3}' "$csv")"
