@@ -87,7 +87,7 @@ adapt_and_compare() {
 \`models/camvid/make.sh $name\` (DEVICE=$device, WIDTH=$width, CROP=$crop), from the base of \`make.sh base\`:
 
 - base: \`gearnn train ${base_recipe[*]}\` on CamVid train
-- GearNN and DNN switching: \`gearnn adapt ${adapt_recipe[*]} --levels $levels --base-level $base_level\`;
+- GearNN and DNN switching: \`gearnn adapt ${adapt_recipe[*]} --budget 0.2% --levels $levels --base-level $base_level\`;
   switching keeps each level's whole fine-tuned model, GearNN its adaptor
 - mixed training: $baseline_epochs epochs from the base, lr 0.001, each image from a random level per epoch
 - stability training: $baseline_epochs epochs from the base, lr 0.001, alpha 2, sigma 0.1 (RGB/255 units), clean images
