@@ -10,8 +10,16 @@
 // prepared beforehand (no conversion, normalisation or argmax); the pipeline
 // side includes everything the element does per frame (conversion to RGB,
 // normalisation, padding, forward, argmax, crop, the meta).
+//
+// Each run of each side is its own process (this program with --side), as in
+// deployment. In one process the two sides would each keep an OpenMP thread
+// pool (one per thread that runs LibTorch: here the main thread, there the
+// streaming thread); on a machine with as many cores as threads the idle pool
+// makes GNU OpenMP stop spin-waiting, which slowed whichever side ran second
+// by up to a fifth.
 #include "adaptive_model.h"
 #include "bundle.h"
+#include "gearnnmeta.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -41,6 +49,45 @@ using Clock = std::chrono::steady_clock;
                "                        [--format I420|RGB|NV12|BGRx] [--threads T] [--repeat R] [--json]\n",
                message);
   std::exit(2);
+}
+
+struct Options {
+  std::string bundle, video = "/usr/share/doc/opencv-doc/examples/data/vtest.avi", format = "I420";
+  int frames = 20, warmup = 3, width = 480, height = 360, threads = 0, repeat = 3;
+  bool json = false;
+  std::string side;  // "bare" or "pipeline": run that side once and print its figures (internal)
+};
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) usage((a + " needs a value").c_str());
+      return argv[++i];
+    };
+    if (a == "--video") o.video = next();
+    else if (a == "--frames") o.frames = std::atoi(next().c_str());
+    else if (a == "--warmup") o.warmup = std::atoi(next().c_str());
+    else if (a == "--repeat") o.repeat = std::atoi(next().c_str());
+    else if (a == "--threads") o.threads = std::atoi(next().c_str());
+    else if (a == "--format") o.format = next();
+    else if (a == "--json") o.json = true;
+    else if (a == "--side") o.side = next();
+    else if (a == "--size") {
+      const std::string v = next();
+      if (std::sscanf(v.c_str(), "%dx%d", &o.width, &o.height) != 2) usage("--size is WxH");
+    } else if (a == "--help" || a == "-h") usage("help");
+    else if (!a.empty() && a[0] == '-') usage(("unknown option " + a).c_str());
+    else if (o.bundle.empty()) o.bundle = a;
+    else usage("one bundle only");
+  }
+  if (o.bundle.empty()) usage("a bundle is needed");
+  if (o.frames < 1 || o.warmup < 1 || o.width < 1 || o.height < 1 || o.repeat < 1)
+    usage("frames, warmup, repeat and size must be positive");
+  if (!o.side.empty() && o.side != "bare" && o.side != "pipeline") usage("--side is bare or pipeline");
+  if (!o.video.empty() && !g_file_test(o.video.c_str(), G_FILE_TEST_EXISTS)) o.video.clear();
+  return o;
 }
 
 // Decodes `count` frames of `video` (or a test pattern) scaled to width x height, in `format`.
@@ -81,187 +128,225 @@ struct PipelineTiming {
   std::atomic<int> seen{0};
   int warmup = 0;
   Clock::time_point start, end;
+  double inference_ms = 0;  // sum over the timed frames of the meta's inference time
 };
 
-GstPadProbeReturn on_output(GstPad*, GstPadProbeInfo*, gpointer data) {
+GstPadProbeReturn on_output(GstPad*, GstPadProbeInfo* info, gpointer data) {
   auto* t = static_cast<PipelineTiming*>(data);
   const int n = ++t->seen;
   if (n == t->warmup) t->start = Clock::now();
   t->end = Clock::now();
+  GstGearnnSegmentation seg;
+  if (n > t->warmup && gst_buffer_get_gearnn_segmentation(GST_PAD_PROBE_INFO_BUFFER(info), &seg))
+    t->inference_ms += double(seg.inference_ns) / 1e6;
   return GST_PAD_PROBE_OK;
+}
+
+
+// One side, once: frames/s and (pipeline) the element's own segment() ms per frame.
+struct SideResult {
+  double fps = -1, inference_ms = 0;
+};
+
+SideResult run_bare(const Options& o, const std::vector<GstSample*>& samples,
+                    const std::shared_ptr<const gearnn::Bundle>& bundle) {
+  // The RGB frames and input tensors are made outside the timing (in a
+  // pipeline the element converts them itself, inside the timing).
+  gearnn::AdaptiveModel model(bundle);
+  std::vector<at::Tensor> inputs;
+  GstVideoInfo in_info, rgb_info;
+  gst_video_info_from_caps(&in_info, gst_sample_get_caps(samples[0]));
+  gst_video_info_set_format(&rgb_info, GST_VIDEO_FORMAT_RGB, o.width, o.height);
+  rgb_info.fps_n = in_info.fps_n;
+  rgb_info.fps_d = in_info.fps_d;
+  GstVideoConverter* conv = gst_video_converter_new(&in_info, &rgb_info, nullptr);
+  std::vector<uint8_t> rgb(GST_VIDEO_INFO_SIZE(&rgb_info));
+  for (GstSample* s : samples) {
+    GstVideoFrame in, out;
+    GstBuffer* wrap =
+        gst_buffer_new_wrapped_full(GstMemoryFlags(0), rgb.data(), rgb.size(), 0, rgb.size(), nullptr, nullptr);
+    gst_video_frame_map(&in, &in_info, gst_sample_get_buffer(s), GST_MAP_READ);
+    gst_video_frame_map(&out, &rgb_info, wrap, GST_MAP_WRITE);
+    gst_video_converter_frame(conv, &in, &out);
+    gst_video_frame_unmap(&out);
+    gst_video_frame_unmap(&in);
+    gst_buffer_unref(wrap);
+    const gearnn::RgbView view{rgb.data(), o.width, o.height, size_t(GST_VIDEO_INFO_PLANE_STRIDE(&rgb_info, 0))};
+    inputs.push_back(gearnn::frame_to_input(view, bundle->manifest().normalization, bundle->device()));
+  }
+  gst_video_converter_free(conv);
+  Clock::time_point t0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (int(i) == o.warmup) t0 = Clock::now();
+    at::Tensor out = model.forward(inputs[i]);
+    (void)out.data_ptr<float>();
+  }
+  SideResult r;
+  r.fps = o.frames / std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+SideResult run_pipeline(const Options& o, const std::vector<GstSample*>& samples, const std::string& level_name) {
+  const int total = int(samples.size());
+  const std::string desc = "appsrc name=src format=time block=true max-bytes=0 ! gearnn name=nn bundle=\"" +
+                           o.bundle + "\" level-source=fixed level=\"" + level_name +
+                           "\" threads=" + std::to_string(o.threads) + " ! fakesink name=sink sync=false";
+  GError* error = nullptr;
+  GstElement* pipeline = gst_parse_launch(desc.c_str(), &error);
+  if (!pipeline) {
+    std::fprintf(stderr, "gearnn-gst-bench: %s (is GST_PLUGIN_PATH set to the build's gst folder?)\n",
+                 error->message);
+    return {};
+  }
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  g_object_set(src, "caps", gst_sample_get_caps(samples[0]), "max-buffers", guint64(4), nullptr);
+  PipelineTiming timing;
+  timing.warmup = o.warmup;
+  GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, on_output, &timing, nullptr);
+  gst_object_unref(sinkpad);
+  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    std::fprintf(stderr, "gearnn-gst-bench: the pipeline does not start\n");
+    return {};
+  }
+  const GstClockTime duration = GST_SECOND / 30;
+  for (int i = 0; i < total; ++i) {
+    GstBuffer* b = gst_buffer_copy(gst_sample_get_buffer(samples[size_t(i)]));
+    GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) = GstClockTime(i) * duration;
+    GST_BUFFER_DURATION(b) = duration;
+    gst_app_src_push_buffer(GST_APP_SRC(src), b);
+  }
+  gst_app_src_end_of_stream(GST_APP_SRC(src));
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* msg =
+      gst_bus_timed_pop_filtered(bus, GST_CLOCK_TIME_NONE, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  bool failed = false;
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    GError* err = nullptr;
+    gst_message_parse_error(msg, &err, nullptr);
+    std::fprintf(stderr, "gearnn-gst-bench: pipeline error: %s\n", err->message);
+    g_error_free(err);
+    failed = true;
+  }
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  if (failed) return {};
+  if (timing.seen != total) {
+    std::fprintf(stderr, "gearnn-gst-bench: %d of %d frames came out of the pipeline\n", timing.seen.load(), total);
+    return {};
+  }
+  // From the warmup-th frame out to the last one out: `frames` frames processed.
+  SideResult r;
+  r.fps = o.frames / std::chrono::duration<double>(timing.end - timing.start).count();
+  r.inference_ms = timing.inference_ms / o.frames;
+  return r;
+}
+
+// The child: one side once; prints "fps inference_ms" on stdout.
+int run_side(const Options& o) {
+  if (o.threads > 0) at::set_num_threads(o.threads);
+  std::vector<GstSample*> samples = decode_frames(o.video, o.width, o.height, o.format, o.warmup + o.frames);
+  std::shared_ptr<const gearnn::Bundle> bundle;
+  try {
+    bundle = gearnn::Bundle::load_shared(o.bundle, "cpu");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gearnn-gst-bench: %s\n", e.what());
+    return 1;
+  }
+  const std::string level_name = bundle->manifest().levels[bundle->default_level()].name;
+  SideResult r;
+  if (o.side == "bare") {
+    r = run_bare(o, samples, bundle);
+  } else {
+    bundle.reset();  // the element loads its own copy, as in deployment
+    r = run_pipeline(o, samples, level_name);
+  }
+  for (GstSample* s : samples) gst_sample_unref(s);
+  if (r.fps < 0) return 1;
+  std::printf("%.6f %.6f\n", r.fps, r.inference_ms);
+  return 0;
+}
+
+// The parent: runs `side` in a child process.
+SideResult spawn_side(const char* self, const Options& o, const char* side) {
+  std::vector<std::string> args = {self, o.bundle, "--video", o.video, "--frames", std::to_string(o.frames),
+                                   "--warmup", std::to_string(o.warmup), "--size",
+                                   std::to_string(o.width) + "x" + std::to_string(o.height), "--format", o.format,
+                                   "--threads", std::to_string(o.threads), "--side", side};
+  if (o.video.empty()) args.erase(args.begin() + 2, args.begin() + 4);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  gchar* out = nullptr;
+  gint status = 0;
+  GError* error = nullptr;
+  SideResult r;
+  if (!g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr, &out, nullptr, &status,
+                    &error)) {
+    std::fprintf(stderr, "gearnn-gst-bench: cannot run %s: %s\n", self, error->message);
+    g_error_free(error);
+    return r;
+  }
+  if (g_spawn_check_wait_status(status, nullptr) && out) std::sscanf(out, "%lf %lf", &r.fps, &r.inference_ms);
+  g_free(out);
+  return r;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   gst_init(&argc, &argv);
-  std::string bundle_path, video = "/usr/share/doc/opencv-doc/examples/data/vtest.avi", format = "I420";
-  int frames = 20, warmup = 3, width = 480, height = 360, threads = 0, repeat = 3;
-  bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage((a + " needs a value").c_str());
-      return argv[++i];
-    };
-    if (a == "--video") video = next();
-    else if (a == "--frames") frames = std::atoi(next().c_str());
-    else if (a == "--warmup") warmup = std::atoi(next().c_str());
-    else if (a == "--repeat") repeat = std::atoi(next().c_str());
-    else if (a == "--threads") threads = std::atoi(next().c_str());
-    else if (a == "--format") format = next();
-    else if (a == "--json") json = true;
-    else if (a == "--size") {
-      const std::string v = next();
-      if (std::sscanf(v.c_str(), "%dx%d", &width, &height) != 2) usage("--size is WxH");
-    } else if (a == "--help" || a == "-h") usage("help");
-    else if (!a.empty() && a[0] == '-') usage(("unknown option " + a).c_str());
-    else if (bundle_path.empty()) bundle_path = a;
-    else usage("one bundle only");
-  }
-  if (bundle_path.empty()) usage("a bundle is needed");
-  if (frames < 1 || warmup < 1 || width < 1 || height < 1 || repeat < 1)
-    usage("frames, warmup, repeat and size must be positive");
-  if (!video.empty() && !g_file_test(video.c_str(), G_FILE_TEST_EXISTS)) video.clear();
-  if (threads > 0) at::set_num_threads(threads);
-  threads = at::get_num_threads();
+  Options o = parse_options(argc, argv);
+  if (!o.side.empty()) return run_side(o);
+  if (o.threads <= 0) o.threads = at::get_num_threads();
 
-  const int total = warmup + frames;
-  std::vector<GstSample*> samples = decode_frames(video, width, height, format, total);
-
-  // The engine alone. The RGB frames are made outside the timing (in a
-  // pipeline the element converts them itself, inside the timing).
   std::shared_ptr<const gearnn::Bundle> bundle;
   try {
-    bundle = gearnn::Bundle::load_shared(bundle_path, "cpu");
+    bundle = gearnn::Bundle::load(o.bundle, "cpu");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gearnn-gst-bench: %s\n", e.what());
     return 1;
   }
-  gearnn::AdaptiveModel model(bundle);
-  const std::string level_name = model.level_name();
-  std::vector<at::Tensor> inputs;
-  {
-    GstVideoInfo in_info, rgb_info;
-    gst_video_info_from_caps(&in_info, gst_sample_get_caps(samples[0]));
-    gst_video_info_set_format(&rgb_info, GST_VIDEO_FORMAT_RGB, width, height);
-    rgb_info.fps_n = in_info.fps_n;
-    rgb_info.fps_d = in_info.fps_d;
-    GstVideoConverter* conv = gst_video_converter_new(&in_info, &rgb_info, nullptr);
-    std::vector<uint8_t> rgb(GST_VIDEO_INFO_SIZE(&rgb_info));
-    for (GstSample* s : samples) {
-      GstVideoFrame in, out;
-      GstBuffer* wrap = gst_buffer_new_wrapped_full(GstMemoryFlags(0), rgb.data(), rgb.size(), 0, rgb.size(),
-                                                    nullptr, nullptr);
-      gst_video_frame_map(&in, &in_info, gst_sample_get_buffer(s), GST_MAP_READ);
-      gst_video_frame_map(&out, &rgb_info, wrap, GST_MAP_WRITE);
-      gst_video_converter_frame(conv, &in, &out);
-      gst_video_frame_unmap(&out);
-      gst_video_frame_unmap(&in);
-      gst_buffer_unref(wrap);
-      const gearnn::RgbView view{rgb.data(), width, height, size_t(GST_VIDEO_INFO_PLANE_STRIDE(&rgb_info, 0))};
-      inputs.push_back(gearnn::frame_to_input(view, bundle->manifest().normalization, bundle->device()));
-    }
-    gst_video_converter_free(conv);
-  }
-  auto run_bare = [&]() {
-    Clock::time_point t0;
-    for (int i = 0; i < total; ++i) {
-      if (i == warmup) t0 = Clock::now();
-      at::Tensor out = model.forward(inputs[size_t(i)]);
-      (void)out.data_ptr<float>();
-    }
-    return frames / std::chrono::duration<double>(Clock::now() - t0).count();
-  };
-
-  // The element in a pipeline: returns frames/s, or -1 on failure.
-  auto run_pipeline = [&]() -> double {
-    const std::string desc = "appsrc name=src format=time block=true max-bytes=0 ! gearnn name=nn bundle=\"" +
-                             bundle_path + "\" level-source=fixed level=\"" + level_name +
-                             "\" threads=" + std::to_string(threads) + " ! fakesink name=sink sync=false";
-    GError* error = nullptr;
-    GstElement* pipeline = gst_parse_launch(desc.c_str(), &error);
-    if (!pipeline) {
-      std::fprintf(stderr, "gearnn-gst-bench: %s (is GST_PLUGIN_PATH set to the build's gst folder?)\n",
-                   error->message);
-      return -1.0;
-    }
-    GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
-    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-    g_object_set(src, "caps", gst_sample_get_caps(samples[0]), "max-buffers", guint64(4), nullptr);
-    PipelineTiming timing;
-    timing.warmup = warmup;
-    GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
-    gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, on_output, &timing, nullptr);
-    gst_object_unref(sinkpad);
-    if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-      std::fprintf(stderr, "gearnn-gst-bench: the pipeline does not start\n");
-      return -1.0;
-    }
-    const GstClockTime duration = GST_SECOND / 30;
-    for (int i = 0; i < total; ++i) {
-      GstBuffer* b = gst_buffer_copy(gst_sample_get_buffer(samples[size_t(i)]));
-      GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) = GstClockTime(i) * duration;
-      GST_BUFFER_DURATION(b) = duration;
-      gst_app_src_push_buffer(GST_APP_SRC(src), b);
-    }
-    gst_app_src_end_of_stream(GST_APP_SRC(src));
-    GstBus* bus = gst_element_get_bus(pipeline);
-    GstMessage* msg = gst_bus_timed_pop_filtered(bus, GST_CLOCK_TIME_NONE,
-                                                 GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    int rc = 0;
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-      GError* err = nullptr;
-      gst_message_parse_error(msg, &err, nullptr);
-      std::fprintf(stderr, "gearnn-gst-bench: pipeline error: %s\n", err->message);
-      g_error_free(err);
-      rc = 1;
-    }
-    gst_message_unref(msg);
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(src);
-    gst_object_unref(sink);
-    gst_object_unref(pipeline);
-    if (rc) return -1.0;
-    if (timing.seen != total) {
-      std::fprintf(stderr, "gearnn-gst-bench: %d of %d frames came out of the pipeline\n", timing.seen.load(), total);
-      return -1.0;
-    }
-    // From the warmup-th frame out to the last one out: `frames` frames processed.
-    return frames / std::chrono::duration<double>(timing.end - timing.start).count();
-  };
 
   // Alternate the two, `repeat` times each, and keep the best of each: on a
   // shared machine the other load only ever slows a run down.
-  double bare_fps = 0, pipe_fps = 0;
+  double bare_fps = 0, pipe_fps = 0, inference_ms = 0;
   std::string runs;
-  for (int r = 0; r < repeat; ++r) {
-    const double b = run_bare();
-    const double p = run_pipeline();
-    if (p < 0) return 1;
-    bare_fps = std::max(bare_fps, b);
-    pipe_fps = std::max(pipe_fps, p);
+  for (int r = 0; r < o.repeat; ++r) {
+    const SideResult b = spawn_side(argv[0], o, "bare");
+    const SideResult p = spawn_side(argv[0], o, "pipeline");
+    if (b.fps < 0 || p.fps < 0) return 1;
+    bare_fps = std::max(bare_fps, b.fps);
+    if (p.fps > pipe_fps) {
+      pipe_fps = p.fps;
+      inference_ms = p.inference_ms;
+    }
     char line[96];
-    std::snprintf(line, sizeof line, "%s{\"bare\": %.4f, \"pipeline\": %.4f}", r ? ", " : "", b, p);
+    std::snprintf(line, sizeof line, "%s{\"bare\": %.4f, \"pipeline\": %.4f}", r ? ", " : "", b.fps, p.fps);
     runs += line;
   }
-  for (GstSample* s : samples) gst_sample_unref(s);
   const double ratio = bare_fps > 0 ? pipe_fps / bare_fps : 0;
   const std::string arch = bundle->manifest().architecture;
-  if (json) {
+  const double around_ms = 1000.0 / pipe_fps - inference_ms;
+  if (o.json) {
     std::printf("{\"architecture\": \"%s\", \"width_multiplier\": %g, \"frame\": \"%dx%d\", \"format\": \"%s\", "
                 "\"frames\": %d, \"threads\": %d, \"bare_forward_fps\": %.4f, \"pipeline_fps\": %.4f, "
-                "\"ratio\": %.4f, \"runs\": [%s]}\n",
-                arch.c_str(), bundle->manifest().width, width, height, format.c_str(), frames, threads, bare_fps,
-                pipe_fps, ratio, runs.c_str());
+                "\"ratio\": %.4f, \"element_segment_ms\": %.3f, \"runs\": [%s]}\n",
+                arch.c_str(), bundle->manifest().width, o.width, o.height, o.format.c_str(), o.frames, o.threads,
+                bare_fps, pipe_fps, ratio, inference_ms, runs.c_str());
   } else {
     std::printf("bundle %s (%s, width %g), %dx%d %s frames, %d timed (+%d warm-up), %d threads, best of %d\n",
-                bundle_path.c_str(), arch.c_str(), bundle->manifest().width, width, height, format.c_str(), frames,
-                warmup, threads, repeat);
+                o.bundle.c_str(), arch.c_str(), bundle->manifest().width, o.width, o.height, o.format.c_str(),
+                o.frames, o.warmup, o.threads, o.repeat);
     std::printf("runs (frames/s): %s\n", runs.c_str());
     std::printf("bare forward:                 %8.3f frames/s  (%.1f ms/frame)\n", bare_fps, 1000.0 / bare_fps);
-    std::printf("pipeline (appsrc ! gearnn):   %8.3f frames/s  (%.1f ms/frame)\n", pipe_fps, 1000.0 / pipe_fps);
+    std::printf("pipeline (appsrc ! gearnn):   %8.3f frames/s  (%.1f ms/frame: %.1f in segment(), %.1f around it)\n",
+                pipe_fps, 1000.0 / pipe_fps, inference_ms, around_ms);
     std::printf("ratio pipeline / bare:        %8.3f\n", ratio);
   }
   return 0;

@@ -65,12 +65,15 @@ enum {
   PROP_INTERVAL,
   PROP_REFERENCE_LUMA,
   PROP_QP_WINDOW,
+  PROP_HYSTERESIS,
   PROP_CURRENT_LEVEL,
+  PROP_BUNDLE_USERS,
 };
 
 constexpr const char* kDefaultDevice = "cpu";
 constexpr guint kDefaultInterval = 1;
 constexpr guint kDefaultQpWindow = 8;
+constexpr gdouble kDefaultHysteresis = 0.2;
 
 // The last inference, kept for `interval` reuse.
 struct LastResult {
@@ -111,6 +114,7 @@ struct _GstGearnn {
   guint interval;
   gdouble reference_luma;
   guint qp_window;
+  gdouble hysteresis;
   gchar* current_level;
 
   // Streaming state.
@@ -163,6 +167,7 @@ static void gst_gearnn_set_property(GObject* object, guint prop_id, const GValue
     case PROP_INTERVAL: self->interval = g_value_get_uint(value); break;
     case PROP_REFERENCE_LUMA: self->reference_luma = g_value_get_double(value); break;
     case PROP_QP_WINDOW: self->qp_window = g_value_get_uint(value); break;
+    case PROP_HYSTERESIS: self->hysteresis = g_value_get_double(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -180,7 +185,9 @@ static void gst_gearnn_get_property(GObject* object, guint prop_id, GValue* valu
     case PROP_INTERVAL: g_value_set_uint(value, self->interval); break;
     case PROP_REFERENCE_LUMA: g_value_set_double(value, self->reference_luma); break;
     case PROP_QP_WINDOW: g_value_set_uint(value, self->qp_window); break;
+    case PROP_HYSTERESIS: g_value_set_double(value, self->hysteresis); break;
     case PROP_CURRENT_LEVEL: g_value_set_string(value, self->current_level); break;
+    case PROP_BUNDLE_USERS: g_value_set_uint(value, self->run ? guint(self->run->engine->bundle_users()) : 0u); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -240,19 +247,24 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
   GST_INFO_OBJECT(self, "bundle %s on %s: %zu levels, %zu classes, overhead %.3f%%", bundle.c_str(),
                   device.c_str(), b.level_count(), b.manifest().classes.size(), b.memory_overhead_percent());
   if (self->have_info) run->engine->set_format(self->info);
-  delete self->run;
+  GST_INFO_OBJECT(self, "resident bundle shared by %ld elements", run->engine->bundle_users());
+  GST_OBJECT_LOCK(self);  // get_property reads run
+  Running* old = self->run;
   self->run = run.release();
+  GST_OBJECT_UNLOCK(self);
+  delete old;
   return TRUE;
 }
 
 static gboolean gst_gearnn_stop(GstBaseTransform* trans) {
   GstGearnn* self = GST_GEARNN(trans);
-  delete self->run;
-  self->run = nullptr;
-  self->have_info = FALSE;
   GST_OBJECT_LOCK(self);
+  Running* run = self->run;
+  self->run = nullptr;
   g_clear_pointer(&self->current_level, g_free);
   GST_OBJECT_UNLOCK(self);
+  delete run;
+  self->have_info = FALSE;
   return TRUE;
 }
 
@@ -344,6 +356,7 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
   const double reference_luma = self->reference_luma;
   const gint threads = self->threads;
   const guint qp_window = std::max(1u, self->qp_window);
+  const double hysteresis = self->hysteresis;
   GST_OBJECT_UNLOCK(self);
   apply_threads(threads > 0 ? threads : run->inherited_threads);
   if (G_UNLIKELY(!run->level)) GST_INFO_OBJECT(self, "intra-op threads on the streaming thread: %d", at::get_num_threads());
@@ -419,7 +432,8 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
         if (!found) GST_WARNING_OBJECT(self, "unknown level '%s'; keeping the current one", fixed_level.c_str());
         level = found ? *found : run->level.value_or(bundle.default_level());
       } else {
-        level = bundle.matcher().nearest(measured, run->level.value_or(bundle.default_level()));
+        level = run->level ? bundle.matcher().next_level(measured, *run->level, hysteresis)
+                           : bundle.matcher().nearest(measured, bundle.default_level());
       }
       if (!run->level || *run->level != level) {
         const std::optional<size_t> from = run->level;
@@ -554,9 +568,25 @@ static void gst_gearnn_class_init(GstGearnnClass* klass) {
                         "level on the stream's quality. Cleared on a caps change (a new representation)",
                         1, 1000, kDefaultQpWindow, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
+      gobject_class, PROP_HYSTERESIS,
+      g_param_spec_double("hysteresis", "Hysteresis",
+                          "Keeps the current level while a measurement hovers between two levels: a switch needs "
+                          "the measurement nearer the new level by more than this fraction of the distance between "
+                          "the two levels (0 = always the nearest level). A measurement equal to a level always "
+                          "reaches it",
+                          0.0, 1.0, kDefaultHysteresis, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
       gobject_class, PROP_CURRENT_LEVEL,
       g_param_spec_string("current-level", "Current level", "Name of the level selected for the latest frame",
                           nullptr, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  g_object_class_install_property(
+      gobject_class, PROP_BUNDLE_USERS,
+      g_param_spec_uint("bundle-users", "Bundle users",
+                        "How many gearnn elements of this process share this element's resident bundle (itself "
+                        "included; 0 when stopped). Elements naming the same bundle on the same device hold one "
+                        "copy of its weights",
+                        0, G_MAXUINT, 0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_set_static_metadata(
       element_class, "GearNN segmentation", "Filter/Analyzer/Video",
@@ -582,6 +612,7 @@ static void gst_gearnn_init(GstGearnn* self) {
   self->device = g_strdup(kDefaultDevice);
   self->interval = kDefaultInterval;
   self->qp_window = kDefaultQpWindow;
+  self->hysteresis = kDefaultHysteresis;
   self->level_source = GST_GEARNN_LEVEL_SOURCE_AUTO;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), TRUE);

@@ -27,6 +27,8 @@ public:
 
   const gearnn::Bundle& bundle() const { return model_.bundle(); }
   gearnn::AdaptiveModel& model() { return model_; }
+  // Engines (elements) of this process that share this resident bundle.
+  long bundle_users() const { return model_.shared_bundle().use_count(); }
 
   // Prepares conversion for frames of this format (called on every caps change).
   void set_format(const GstVideoInfo& info);

