@@ -146,7 +146,13 @@ step_sweep() {
       --switching "$first.switching" --methods original,gearnn,switching --quiet -o "$out-report"
     cp "$out/manifest.json" "$out-report/bundle-manifest.json"
   done
-  plot_sweep models/camvid-jpeg/budget-sweep
+  local ship=models/camvid-jpeg/budget-sweep
+  mkdir -p "$ship"
+  for budget in 0.1 0.2 0.5 1; do  # the layers chosen (manifest "selection") and per-class IoU
+    cp "$work/sweep-$budget-report/bundle-manifest.json" "$ship/manifest-$budget.json"
+    cp "$work/sweep-$budget-report/results.csv" "$ship/results-$budget.csv"
+  done
+  plot_sweep "$ship"
 }
 
 # Budget sweep table and plot: mIoU of GearNN and of DNN switching per budget.
