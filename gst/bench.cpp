@@ -247,17 +247,22 @@ SideResult run_pipeline(const Options& o, const std::vector<GstSample*>& samples
   return r;
 }
 
+// The bundle, or null after saying why.
+std::shared_ptr<const gearnn::Bundle> load_bundle(const std::string& path) {
+  try {
+    return gearnn::Bundle::load(path, "cpu");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gearnn-gst-bench: %s\n", e.what());
+    return nullptr;
+  }
+}
+
 // The child: one side once; prints "fps inference_ms" on stdout.
 int run_side(const Options& o) {
   if (o.threads > 0) at::set_num_threads(o.threads);
   std::vector<GstSample*> samples = decode_frames(o.video, o.width, o.height, o.format, o.warmup + o.frames);
-  std::shared_ptr<const gearnn::Bundle> bundle;
-  try {
-    bundle = gearnn::Bundle::load_shared(o.bundle, "cpu");
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gearnn-gst-bench: %s\n", e.what());
-    return 1;
-  }
+  std::shared_ptr<const gearnn::Bundle> bundle = load_bundle(o.bundle);
+  if (!bundle) return 1;
   const std::string level_name = bundle->manifest().levels[bundle->default_level()].name;
   SideResult r;
   if (o.side == "bare") {
@@ -305,13 +310,8 @@ int main(int argc, char** argv) {
   if (!o.side.empty()) return run_side(o);
   if (o.threads <= 0) o.threads = at::get_num_threads();
 
-  std::shared_ptr<const gearnn::Bundle> bundle;
-  try {
-    bundle = gearnn::Bundle::load(o.bundle, "cpu");
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gearnn-gst-bench: %s\n", e.what());
-    return 1;
-  }
+  std::shared_ptr<const gearnn::Bundle> bundle = load_bundle(o.bundle);
+  if (!bundle) return 1;
 
   // Alternate the two, `repeat` times each, and keep the best of each: on a
   // shared machine the other load only ever slows a run down.
