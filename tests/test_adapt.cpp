@@ -98,3 +98,21 @@ TEST(Adapt, TinyRunLowersTheLossOnDistortedData) {
   gearnn::build_adapted_bundle(data, o);
   EXPECT_EQ(gearnn::Bundle::load(o.output)->manifest().base_sha256, bundle->manifest().base_sha256);
 }
+
+TEST(Adapt, LevelsSmallerThanTheCropTrainOnWholeFrames) {
+  gearnn::AugmentOptions a;
+  a.crop_width = 320;
+  a.crop_height = 240;
+  a.flip = true;
+  const auto level = [](const char* text) { return gearnn::parse_distortion_setting(text); };
+  const gearnn::AugmentOptions small = gearnn::level_augment(a, level("h264:240x180@38"));
+  EXPECT_EQ(small.crop_width, 240);
+  EXPECT_EQ(small.crop_height, 180);
+  EXPECT_TRUE(small.flip);
+  const gearnn::AugmentOptions big = gearnn::level_augment(a, level("h264:480x360@38"));
+  EXPECT_EQ(big.crop_width, 320);
+  EXPECT_EQ(big.crop_height, 240);
+  EXPECT_EQ(gearnn::level_augment(a, level("jpeg:10")).crop_width, 320);  // the image's own size: unknown here
+  a.scale_min = 0.5;  // frames of many sizes batch only through a fixed crop
+  EXPECT_EQ(gearnn::level_augment(a, level("resize:240x180")).crop_width, 320);
+}

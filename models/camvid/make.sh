@@ -68,11 +68,26 @@ step_heldout() {
     --methods original --title "CamVid val, base trained without 0006R0" -o "$work/heldout-val"
 }
 
+# A fresh checkout has no work folder. The steps after `base` then start from
+# the shipped base (models/camvid-abr/base.safetensors, the output of `base`)
+# instead of training it again.
+ensure_base() {
+  [ -f "$work/base/manifest.json" ] && return
+  local norm
+  norm=$(sed -n '/"normalization"/,/}/p' models/camvid-abr/manifest.json | tr -d ' \n')
+  local mean std
+  mean=$(echo "$norm" | sed 's/.*"mean":\[\([^]]*\)\].*/\1/')
+  std=$(echo "$norm" | sed 's/.*"std":\[\([^]]*\)\].*/\1/')
+  run "$gearnn" bundle base --arch drn_d_22 --width "$width" --classes camvid --mean "$mean" --std "$std" \
+    --weights models/camvid-abr/base.safetensors -o "$work/base"
+}
+
 # adapt_and_compare NAME LEVELS BASE_LEVEL: the bundle, mixed and stability
 # training, the five-method report, and the shipped copy in models/camvid-NAME.
 adapt_and_compare() {
   local name=$1 levels=$2 base_level=$3
   local bundle="$work/$name" ship="models/camvid-$name"
+  ensure_base
   run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget 0.2% --base "$work/base" --levels "$levels" \
     --base-level "$base_level" -o "$bundle"
   run "$gearnn" train "${common[@]}" --init "$work/base" --mix "$levels" --epochs "$baseline_epochs" --lr 0.001 \
@@ -109,20 +124,6 @@ step_abr() { mkdir -p models/camvid-abr && adapt_and_compare abr "$abr_levels" "
 step_jpeg() { mkdir -p models/camvid-jpeg && adapt_and_compare jpeg "$jpeg_levels" "$jpeg_base_level"; }
 step_brightness() {
   mkdir -p models/camvid-brightness && adapt_and_compare brightness "$brightness_levels" "$brightness_base_level"
-}
-
-# A fresh checkout has no work folder. The steps after `base` then start from
-# the shipped base (models/camvid-abr/base.safetensors, the output of `base`)
-# instead of training it again.
-ensure_base() {
-  [ -f "$work/base/manifest.json" ] && return
-  local norm
-  norm=$(sed -n '/"normalization"/,/}/p' models/camvid-abr/manifest.json | tr -d ' \n')
-  local mean std
-  mean=$(echo "$norm" | sed 's/.*"mean":\[\([^]]*\)\].*/\1/')
-  std=$(echo "$norm" | sed 's/.*"std":\[\([^]]*\)\].*/\1/')
-  run "$gearnn" bundle base --arch drn_d_22 --width "$width" --classes camvid --mean "$mean" --std "$std" \
-    --weights models/camvid-abr/base.safetensors -o "$work/base"
 }
 
 # The two hardest JPEG levels at four budgets, all from one whole-model

@@ -24,8 +24,9 @@ namespace {
 
 // Everything a level's results depend on. A level's work folder remembers it,
 // so that a rerun with other settings fails instead of reusing stale work.
-nlohmann::json level_settings(const Dataset& train_set, const AdaptOptions& o, const Bundle& base) {
-  const AugmentOptions& a = o.augment;
+nlohmann::json level_settings(const Dataset& train_set, const AdaptOptions& o, const Bundle& base,
+                              const DistortionSetting& setting) {
+  const AugmentOptions a = level_augment(o.augment, setting);
   return {{"base_sha256", base.manifest().base_sha256},
           {"data", train_set.root()},
           {"split", train_set.split()},
@@ -69,7 +70,8 @@ void adapt_level(const Dataset& train_set, const AdaptOptions& o, const Bundle& 
   const Manifest& source = base.manifest();
   const std::string name = setting.text();
   const auto level_images = std::make_shared<LevelImages>(train_set, setting, o.cache_dir, o.threads);
-  BatchLoader loader(train_set, source.normalization, o.augment, o.batch_size, true, o.seed, o.workers,
+  BatchLoader loader(train_set, source.normalization, level_augment(o.augment, setting), o.batch_size, true, o.seed,
+                     o.workers,
                      [level_images](size_t i) { return level_images->image(i); });
   loader.set_drop_last(train_set.size() > size_t(o.batch_size));
   TrainData data = loader_data(loader);
@@ -137,7 +139,7 @@ void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& o) {
     found_only = true;
     const std::string level_work = (fs::path(work) / file_safe_name(name)).string();
     const std::string level_bundle = (fs::path(level_work) / "bundle").string();
-    check_level_settings(level_work, level_settings(train_set, o, *base));
+    check_level_settings(level_work, level_settings(train_set, o, *base, setting));
     if (fs::exists(fs::path(level_bundle) / "manifest.json")) {
       std::fprintf(stderr, "%s: done before, reusing %s\n", name.c_str(), level_bundle.c_str());
     } else {
@@ -147,6 +149,16 @@ void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& o) {
   }
   if (!found_only) throw Error("adapt: --only-level '" + o.only_level + "' is not one of the levels");
   merge_bundles(level_bundles, o.output);
+}
+
+AugmentOptions level_augment(const AugmentOptions& augment, const DistortionSetting& level) {
+  AugmentOptions a = augment;
+  const bool fixed_size = a.resize_width == 0 && a.resize_height == 0 && a.scale_min == 1.0 && a.scale_max == 1.0;
+  if (level.size && fixed_size) {
+    if (a.crop_width > level.size->width) a.crop_width = level.size->width;
+    if (a.crop_height > level.size->height) a.crop_height = level.size->height;
+  }
+  return a;
 }
 
 std::string switching_model_path(const std::string& switching_dir, const std::string& level_name) {

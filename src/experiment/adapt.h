@@ -37,6 +37,13 @@ struct AdaptOptions {
 
 void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& options);
 
+// The augmentation one level trains with. A level whose frames are smaller than
+// the crop (h264:240x180 under a 320x240 crop) would be padded with black,
+// void-labelled borders, and the BN layers being tuned would learn their
+// statistics from frames that are part border: the crop shrinks to the frame.
+// Only where every frame of the level has that size (no resize or scale).
+AugmentOptions level_augment(const AugmentOptions& augment, const DistortionSetting& level);
+
 // Where build_adapted_bundle keeps level `name`'s whole fine-tuned model.
 std::string switching_model_path(const std::string& switching_dir, const std::string& level_name);
 
