@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -154,9 +155,10 @@ void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& o) {
 AugmentOptions level_augment(const AugmentOptions& augment, const DistortionSetting& level) {
   AugmentOptions a = augment;
   const bool fixed_size = a.resize_width == 0 && a.resize_height == 0 && a.scale_min == 1.0 && a.scale_max == 1.0;
-  if (level.size && fixed_size) {
-    if (a.crop_width > level.size->width) a.crop_width = level.size->width;
-    if (a.crop_height > level.size->height) a.crop_height = level.size->height;
+  // Multiples of 8, as the network's output matches its input only then (180 rows train as 176).
+  if (level.size && fixed_size && level.size->width >= 8 && level.size->height >= 8) {
+    a.crop_width = std::min(a.crop_width, level.size->width / 8 * 8);
+    a.crop_height = std::min(a.crop_height, level.size->height / 8 * 8);
   }
   return a;
 }

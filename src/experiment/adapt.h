@@ -40,7 +40,8 @@ void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& options)
 // The augmentation one level trains with. A level whose frames are smaller than
 // the crop (h264:240x180 under a 320x240 crop) would be padded with black,
 // void-labelled borders, and the BN layers being tuned would learn their
-// statistics from frames that are part border: the crop shrinks to the frame.
+// statistics from frames that are part border: the crop shrinks to the frame
+// (to its largest multiple of 8).
 // Only where every frame of the level has that size (no resize or scale).
 AugmentOptions level_augment(const AugmentOptions& augment, const DistortionSetting& level);
 
