@@ -283,7 +283,6 @@ SideResult spawn_side(const char* self, const Options& o, const char* side) {
                                    "--warmup", std::to_string(o.warmup), "--size",
                                    std::to_string(o.width) + "x" + std::to_string(o.height), "--format", o.format,
                                    "--threads", std::to_string(o.threads), "--side", side};
-  if (o.video.empty()) args.erase(args.begin() + 2, args.begin() + 4);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -432,8 +432,9 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
         if (!found) GST_WARNING_OBJECT(self, "unknown level '%s'; keeping the current one", fixed_level.c_str());
         level = found ? *found : run->level.value_or(bundle.default_level());
       } else {
-        level = run->level ? bundle.matcher().next_level(measured, *run->level, hysteresis)
-                           : bundle.matcher().nearest(measured, bundle.default_level());
+        // The first frame takes the nearest level outright.
+        level = bundle.matcher().nearest(measured, run->level.value_or(bundle.default_level()),
+                                         run->level ? hysteresis : 0.0);
       }
       if (!run->level || *run->level != level) {
         const std::optional<size_t> from = run->level;

@@ -74,27 +74,23 @@ std::optional<double> LevelMatcher::distance(const Distortion& a, const Distorti
   return std::sqrt(sum);
 }
 
-size_t LevelMatcher::nearest(const Distortion& measured, size_t fallback) const {
-  size_t best = fallback;
+size_t LevelMatcher::nearest(const Distortion& measured, size_t current, double hysteresis) const {
+  size_t best = current;
   double best_distance = std::numeric_limits<double>::infinity();
+  std::optional<double> to_current;
   for (size_t l = 0; l < levels_.size(); ++l) {
     const auto d = distance(levels_[l], measured, measured);
-    if (d && *d < best_distance) {
+    if (!d) continue;
+    if (l == current) to_current = d;
+    if (*d < best_distance) {
       best_distance = *d;
       best = l;
     }
   }
-  return best;
-}
-
-size_t LevelMatcher::next_level(const Distortion& measured, size_t current, double hysteresis) const {
-  const size_t best = nearest(measured, current);
-  if (best == current || current >= levels_.size() || hysteresis <= 0) return best;
-  const auto to_current = distance(levels_[current], measured, measured);
-  const auto to_best = distance(levels_[best], measured, measured);
+  if (best == current || !to_current || hysteresis <= 0) return best;
   const auto gap = distance(levels_[current], levels_[best], measured);
-  if (!to_current || !to_best || !gap) return best;
-  return *to_current - *to_best > hysteresis * *gap ? best : current;
+  if (!gap) return best;  // the two levels share no measured dimension
+  return *to_current - best_distance > hysteresis * *gap ? best : current;
 }
 
 }  // namespace gearnn

@@ -43,14 +43,13 @@ public:
   // Dimensions that at least one level defines.
   const std::vector<Dimension>& dimensions() const { return dimensions_; }
   // Index of the nearest level; ties go to the earlier level. With no
-  // dimension in common, `fallback`.
-  size_t nearest(const Distortion& measured, size_t fallback = 0) const;
-  // The nearest level, unless `current` is almost as near: a switch needs the
-  // measurement to be nearer the new level by more than `hysteresis` times the
-  // distance between the two levels (0 = always the nearest; 0.2 = past the
-  // midpoint by a tenth of the gap). Keeps a measurement that hovers between
-  // two levels (QP noise, flicker) from flipping the adaptor every frame.
-  size_t next_level(const Distortion& measured, size_t current, double hysteresis) const;
+  // dimension in common, `current`. With a `hysteresis`, `current` is kept
+  // while it is almost as near: a switch needs the measurement nearer the new
+  // level by more than `hysteresis` times the distance between the two levels
+  // (0.2 = past the midpoint by a tenth of the gap), so that a measurement
+  // hovering between two levels (QP noise, flicker) does not flip the adaptor
+  // every frame.
+  size_t nearest(const Distortion& measured, size_t current = 0, double hysteresis = 0) const;
 
 private:
   std::optional<double> distance(const Distortion& a, const Distortion& b, const Distortion& over) const;

@@ -79,16 +79,16 @@ TEST(Distortion, Describe) {
 TEST(Distortion, HysteresisHoldsALevelNearTheMidpoint) {
   // The demo's case: a 480x360 stream whose mean QP hovers between two levels.
   const LevelMatcher m({abr(480, 360, 34), abr(480, 360, 44), abr(240, 180, 44)});
-  EXPECT_EQ(m.next_level(abr(480, 360, 39.5), 0, 0.2), 0u);  // past the midpoint by 0.5 QP: stays
-  EXPECT_EQ(m.next_level(abr(480, 360, 38.5), 1, 0.2), 1u);
-  EXPECT_EQ(m.next_level(abr(480, 360, 40.5), 0, 0.2), 1u);  // by 1.5 QP (more than a tenth of 10): switches
-  EXPECT_EQ(m.next_level(abr(480, 360, 39.5), 0, 0.0), 1u);  // no hysteresis: the nearest
-  EXPECT_EQ(m.next_level(abr(240, 180, 44), 0, 0.2), 2u);    // a measurement on a level always reaches it
-  EXPECT_EQ(m.next_level(abr(480, 360, 34), 2, 0.9), 0u);
-  EXPECT_EQ(m.next_level(abr(480, 360, 39.5), 7, 0.2), 1u);  // no valid current level: the nearest
+  EXPECT_EQ(m.nearest(abr(480, 360, 39.5), 0, 0.2), 0u);  // past the midpoint by 0.5 QP: stays
+  EXPECT_EQ(m.nearest(abr(480, 360, 38.5), 1, 0.2), 1u);
+  EXPECT_EQ(m.nearest(abr(480, 360, 40.5), 0, 0.2), 1u);  // by 1.5 QP (more than a tenth of 10): switches
+  EXPECT_EQ(m.nearest(abr(480, 360, 39.5), 0, 0.0), 1u);  // no hysteresis: the nearest
+  EXPECT_EQ(m.nearest(abr(240, 180, 44), 0, 0.2), 2u);    // a measurement on a level always reaches it
+  EXPECT_EQ(m.nearest(abr(480, 360, 34), 2, 0.9), 0u);
+  EXPECT_EQ(m.nearest(abr(480, 360, 39.5), 7, 0.2), 1u);  // no valid current level: the nearest
   std::vector<Distortion> levels;
   for (int q = 10; q <= 100; q += 10) levels.push_back(jpeg(q));
   const LevelMatcher j(levels);
-  EXPECT_EQ(j.next_level(jpeg(31), 3, 0.2), 2u);  // the gap is the two levels', not the whole range
-  EXPECT_EQ(j.next_level(jpeg(34.5), 3, 0.2), 3u);
+  EXPECT_EQ(j.nearest(jpeg(31), 3, 0.2), 2u);  // the gap is the two levels', not the whole range
+  EXPECT_EQ(j.nearest(jpeg(34.5), 3, 0.2), 3u);
 }

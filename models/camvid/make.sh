@@ -68,31 +68,25 @@ step_heldout() {
     --methods original --title "CamVid val, base trained without 0006R0" -o "$work/heldout-val"
 }
 
-# A fresh checkout has no work folder. The steps after `base` then start from
-# the shipped base (models/camvid-abr/base.safetensors, the output of `base`)
-# instead of training it again.
-ensure_base() {
-  [ -f "$work/base/manifest.json" ] && return
-  local norm
-  norm=$(sed -n '/"normalization"/,/}/p' models/camvid-abr/manifest.json | tr -d ' \n')
-  local mean std
-  mean=$(echo "$norm" | sed 's/.*"mean":\[\([^]]*\)\].*/\1/')
-  std=$(echo "$norm" | sed 's/.*"std":\[\([^]]*\)\].*/\1/')
-  run "$gearnn" bundle base --arch drn_d_22 --width "$width" --classes camvid --mean "$mean" --std "$std" \
-    --weights models/camvid-abr/base.safetensors -o "$work/base"
+# The base the bundle steps start from: the output of `base`, or on a fresh
+# checkout (no work folder) the shipped one. Any bundle serves as a base
+# (adapt and train --init take its base, whatever its levels), and the shipped
+# camvid-abr's base is that same output.
+base_bundle() {
+  if [ -f "$work/base/manifest.json" ]; then echo "$work/base"; else echo models/camvid-abr; fi
 }
 
 # adapt_and_compare NAME LEVELS BASE_LEVEL: the bundle, mixed and stability
 # training, the five-method report, and the shipped copy in models/camvid-NAME.
 adapt_and_compare() {
   local name=$1 levels=$2 base_level=$3
-  local bundle="$work/$name" ship="models/camvid-$name"
-  ensure_base
-  run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget 0.2% --base "$work/base" --levels "$levels" \
+  local bundle="$work/$name" ship="models/camvid-$name" base
+  base=$(base_bundle)
+  run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget 0.2% --base "$base" --levels "$levels" \
     --base-level "$base_level" -o "$bundle"
-  run "$gearnn" train "${common[@]}" --init "$work/base" --mix "$levels" --epochs "$baseline_epochs" --lr 0.001 \
+  run "$gearnn" train "${common[@]}" --init "$base" --mix "$levels" --epochs "$baseline_epochs" --lr 0.001 \
     --crop "$crop" --flip --val-split none --quiet --resume -o "$bundle-mixed"
-  run "$gearnn" train "${common[@]}" --init "$work/base" --stability-alpha 2 --stability-sigma 0.1 \
+  run "$gearnn" train "${common[@]}" --init "$base" --stability-alpha 2 --stability-sigma 0.1 \
     --epochs "$baseline_epochs" --lr 0.001 --crop "$crop" --flip --val-split none --quiet --resume \
     -o "$bundle-stability"
   local notes="$work/$name-notes.md"
@@ -130,8 +124,9 @@ step_brightness() {
 # fine-tuning per level (the first budget's; later budgets copy it), so that
 # only the adaptors differ. DNN switching is that fine-tuned model.
 step_sweep() {
-  ensure_base
-  local levels="jpeg:10,20" budget first="$work/sweep-0.1"
+  local levels="jpeg:10,20" budget first="$work/sweep-0.1" ship=models/camvid-jpeg/budget-sweep base
+  base=$(base_bundle)
+  mkdir -p "$ship"
   for budget in 0.1 0.2 0.5 1; do
     local out="$work/sweep-$budget"
     if [ "$budget" != 0.1 ]; then
@@ -141,17 +136,13 @@ step_sweep() {
         fi
       done
     fi
-    run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget "$budget%" --base "$work/base" \
+    run "$gearnn" adapt "${common[@]}" "${adapt_recipe[@]}" --budget "$budget%" --base "$base" \
       --levels "$levels" -o "$out"
     run "$gearnn" eval "${common[@]}" --split val --levels "$levels" --bundle "$out" \
       --switching "$first.switching" --methods original,gearnn,switching --quiet -o "$out-report"
-    cp "$out/manifest.json" "$out-report/bundle-manifest.json"
-  done
-  local ship=models/camvid-jpeg/budget-sweep
-  mkdir -p "$ship"
-  for budget in 0.1 0.2 0.5 1; do  # the layers chosen (manifest "selection") and per-class IoU
-    cp "$work/sweep-$budget-report/bundle-manifest.json" "$ship/manifest-$budget.json"
-    cp "$work/sweep-$budget-report/results.csv" "$ship/results-$budget.csv"
+    # Shipped: the layers chosen (the manifest's "selection") and the per-class IoU.
+    cp "$out/manifest.json" "$ship/manifest-$budget.json"
+    cp "$out-report/results.csv" "$ship/results-$budget.csv"
   done
   plot_sweep "$ship"
 }
@@ -163,8 +154,8 @@ plot_sweep() {
   {
     echo "# budget_percent budget_values gearnn_jpeg10 gearnn_jpeg20 switching_jpeg10 switching_jpeg20"
     for budget in 0.1 0.2 0.5 1; do
-      local csv="$work/sweep-$budget-report/results.csv"
-      printf '%s %s' "$budget" "$(sed -n 's/.*"budget": *\([0-9]*\).*/\1/p' "$work/sweep-$budget-report/bundle-manifest.json" | head -n 1)"
+      local csv="$dir/results-$budget.csv"
+      printf '%s %s' "$budget" "$(sed -n 's/.*"budget": *\([0-9]*\).*/\1/p' "$dir/manifest-$budget.json" | head -n 1)"
       for m in gearnn switching; do
         for l in jpeg:10 jpeg:20; do
           printf ' %s' "$(awk -F, -v m=$m -v l=$l '$1 == m && $2 == l {print $3}' "$csv")"

@@ -25,9 +25,8 @@ namespace {
 
 // Everything a level's results depend on. A level's work folder remembers it,
 // so that a rerun with other settings fails instead of reusing stale work.
-nlohmann::json level_settings(const Dataset& train_set, const AdaptOptions& o, const Bundle& base,
-                              const DistortionSetting& setting) {
-  const AugmentOptions a = level_augment(o.augment, setting);
+nlohmann::json level_settings(const Dataset& train_set, const AdaptOptions& o, const Bundle& base) {
+  const AugmentOptions& a = o.augment;
   return {{"base_sha256", base.manifest().base_sha256},
           {"data", train_set.root()},
           {"split", train_set.split()},
@@ -71,8 +70,7 @@ void adapt_level(const Dataset& train_set, const AdaptOptions& o, const Bundle& 
   const Manifest& source = base.manifest();
   const std::string name = setting.text();
   const auto level_images = std::make_shared<LevelImages>(train_set, setting, o.cache_dir, o.threads);
-  BatchLoader loader(train_set, source.normalization, level_augment(o.augment, setting), o.batch_size, true, o.seed,
-                     o.workers,
+  BatchLoader loader(train_set, source.normalization, o.augment, o.batch_size, true, o.seed, o.workers,
                      [level_images](size_t i) { return level_images->image(i); });
   loader.set_drop_last(train_set.size() > size_t(o.batch_size));
   TrainData data = loader_data(loader);
@@ -140,11 +138,13 @@ void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& o) {
     found_only = true;
     const std::string level_work = (fs::path(work) / file_safe_name(name)).string();
     const std::string level_bundle = (fs::path(level_work) / "bundle").string();
-    check_level_settings(level_work, level_settings(train_set, o, *base, setting));
+    AdaptOptions level_options = o;
+    level_options.augment = level_augment(o.augment, setting);
+    check_level_settings(level_work, level_settings(train_set, level_options, *base));
     if (fs::exists(fs::path(level_bundle) / "manifest.json")) {
       std::fprintf(stderr, "%s: done before, reusing %s\n", name.c_str(), level_bundle.c_str());
     } else {
-      adapt_level(train_set, o, *base, setting, level_work, level_bundle);
+      adapt_level(train_set, level_options, *base, setting, level_work, level_bundle);
     }
     level_bundles.push_back(level_bundle);
   }
