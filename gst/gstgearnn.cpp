@@ -35,15 +35,14 @@
 
 #include "error.h"
 #include "gearnnmeta.h"
+#include "level_selector.h"
+#include "measure/stream_quality.h"
 #include "stream_engine.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
-#include <deque>
-#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,7 +71,7 @@ enum {
 
 constexpr const char* kDefaultDevice = "cpu";
 constexpr guint kDefaultInterval = 1;
-constexpr guint kDefaultQpWindow = 8;
+constexpr guint kDefaultQpWindow = guint(gearnn::kDefaultQpWindow);
 constexpr gdouble kDefaultHysteresis = 0.2;
 
 // The last inference, kept for `interval` reuse.
@@ -90,15 +89,23 @@ struct LastResult {
 // Everything that exists between start() and stop(); streaming-thread state.
 struct Running {
   std::unique_ptr<gstgearnn::StreamEngine> engine;
-  std::optional<size_t> level;          // selected level; none before the first frame
+  std::unique_ptr<gearnn::LevelSelector> selector;
   LastResult last;
-  guint64 frames_since_inference = 0;
-  std::deque<double> recent_qp;          // the last qp-window frames' QP (cleared on caps changes)
-  std::array<bool, 4> warned_missing{};  // per gearnn::Dimension
-  int inherited_threads = 0;             // LibTorch's count where the element was started
-  bool warned_unused_source = false;
+  int inherited_threads = 0;  // LibTorch's count where the element was started
   ~Running() { last.clear(); }
 };
+
+gearnn::LevelSource to_engine(GstGearnnLevelSource source) {
+  switch (source) {
+    case GST_GEARNN_LEVEL_SOURCE_AUTO: return gearnn::LevelSource::automatic;
+    case GST_GEARNN_LEVEL_SOURCE_CAPS: return gearnn::LevelSource::caps;
+    case GST_GEARNN_LEVEL_SOURCE_QP: return gearnn::LevelSource::qp;
+    case GST_GEARNN_LEVEL_SOURCE_JPEG: return gearnn::LevelSource::jpeg;
+    case GST_GEARNN_LEVEL_SOURCE_BRIGHTNESS: return gearnn::LevelSource::brightness;
+    case GST_GEARNN_LEVEL_SOURCE_FIXED: return gearnn::LevelSource::fixed;
+  }
+  return gearnn::LevelSource::automatic;
+}
 
 }  // namespace
 
@@ -116,6 +123,7 @@ struct _GstGearnn {
   guint qp_window;
   gdouble hysteresis;
   gchar* current_level;
+  gboolean selection_changed;  // a selection property changed since the streaming thread last looked
 
   // Streaming state.
   GstVideoInfo info;
@@ -170,6 +178,9 @@ static void gst_gearnn_set_property(GObject* object, guint prop_id, const GValue
     case PROP_HYSTERESIS: self->hysteresis = g_value_get_double(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
+  if (prop_id == PROP_LEVEL_SOURCE || prop_id == PROP_LEVEL || prop_id == PROP_INTERVAL ||
+      prop_id == PROP_REFERENCE_LUMA || prop_id == PROP_QP_WINDOW || prop_id == PROP_HYSTERESIS)
+    self->selection_changed = TRUE;
   GST_OBJECT_UNLOCK(self);
 }
 
@@ -209,13 +220,51 @@ static void apply_threads(gint threads) {
   if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
 }
 
+// The selection properties as the engine's settings. Object lock held.
+static gearnn::SelectorSettings selector_settings(GstGearnn* self) {
+  gearnn::SelectorSettings s;
+  s.source = to_engine(self->level_source);
+  s.fixed_level = self->level ? self->level : "";
+  s.qp_window = std::max(1u, self->qp_window);
+  s.hysteresis = self->hysteresis;
+  s.reference_luma = self->reference_luma;
+  s.interval = self->interval;
+  self->selection_changed = FALSE;
+  return s;
+}
+
+static void warn_if_nothing_measured(GstGearnn* self, const gearnn::LevelSelector& selector) {
+  if (!selector.warning().empty())
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("The level source measures nothing this bundle describes"),
+                        ("%s", selector.warning().c_str()));
+}
+
+// Applies selection properties changed while playing; streaming thread.
+static void update_selector(GstGearnn* self, gearnn::LevelSelector& selector) {
+  GST_OBJECT_LOCK(self);
+  if (!self->selection_changed) {
+    GST_OBJECT_UNLOCK(self);
+    return;
+  }
+  const gearnn::SelectorSettings s = selector_settings(self);
+  GST_OBJECT_UNLOCK(self);
+  if (s.source == gearnn::LevelSource::fixed && !selector.set_fixed_level(s.fixed_level))
+    GST_WARNING_OBJECT(self, "unknown level '%s'; keeping the current one", s.fixed_level.c_str());
+  const std::string before = selector.warning();
+  selector.set_source(s.source);
+  selector.set_qp_window(s.qp_window);
+  selector.set_hysteresis(s.hysteresis);
+  selector.set_interval(s.interval);
+  selector.set_reference_luma(s.reference_luma);
+  if (selector.warning() != before) warn_if_nothing_measured(self, selector);
+}
+
 static gboolean gst_gearnn_start(GstBaseTransform* trans) {
   GstGearnn* self = GST_GEARNN(trans);
   GST_OBJECT_LOCK(self);
   const std::string bundle = self->bundle ? self->bundle : "";
   const std::string device = self->device ? self->device : kDefaultDevice;
-  const std::string level = self->level ? self->level : "";
-  const GstGearnnLevelSource source = self->level_source;
+  const gearnn::SelectorSettings settings = selector_settings(self);
   const gint threads = self->threads;
   GST_OBJECT_UNLOCK(self);
 
@@ -237,13 +286,13 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
     return FALSE;
   }
   const gearnn::Bundle& b = run->engine->bundle();
-  if (source == GST_GEARNN_LEVEL_SOURCE_FIXED && !b.find_level(level)) {
-    std::string known;
-    for (const auto& l : b.manifest().levels) known += (known.empty() ? "" : ", ") + l.name;
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Unknown level '%s' in bundle %s", level.c_str(), bundle.c_str()),
-                      ("levels: %s", known.c_str()));
+  try {
+    run->selector = std::make_unique<gearnn::LevelSelector>(b.manifest(), b.default_level(), settings);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bundle %s: %s", bundle.c_str(), e.what()), (nullptr));
     return FALSE;
   }
+  warn_if_nothing_measured(self, *run->selector);
   GST_INFO_OBJECT(self, "bundle %s on %s: %zu levels, %zu classes, overhead %.3f%%", bundle.c_str(),
                   device.c_str(), b.level_count(), b.manifest().classes.size(), b.memory_overhead_percent());
   if (self->have_info) run->engine->set_format(self->info);
@@ -284,9 +333,9 @@ static gboolean gst_gearnn_set_caps(GstBaseTransform* trans, GstCaps* incaps, Gs
       GST_ERROR_OBJECT(self, "%s", e.what());
       return FALSE;
     }
-    // A new size invalidates the kept result; a new stream (an ABR switch) its QP history.
+    // A new size invalidates the kept result; a new representation (an ABR switch) starts a new measurement.
     self->run->last.clear();
-    self->run->recent_qp.clear();
+    self->run->selector->new_representation();
   }
   GST_DEBUG_OBJECT(self, "caps %" GST_PTR_FORMAT, incaps);
   return TRUE;
@@ -297,23 +346,9 @@ static gboolean gst_gearnn_sink_event(GstBaseTransform* trans, GstEvent* event) 
   if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP && self->run) {
     // After a seek or flush the next frame is always inferred.
     self->run->last.clear();
-    self->run->frames_since_inference = 0;
-    self->run->recent_qp.clear();
+    self->run->selector->new_representation();
   }
   return GST_BASE_TRANSFORM_CLASS(gst_gearnn_parent_class)->sink_event(trans, event);
-}
-
-// Which dimensions a level source measures.
-static bool source_measures(GstGearnnLevelSource source, gearnn::Dimension d) {
-  switch (source) {
-    case GST_GEARNN_LEVEL_SOURCE_AUTO: return true;
-    case GST_GEARNN_LEVEL_SOURCE_CAPS: return d == gearnn::Dimension::resolution;
-    case GST_GEARNN_LEVEL_SOURCE_QP: return d == gearnn::Dimension::h264_qp;
-    case GST_GEARNN_LEVEL_SOURCE_JPEG: return d == gearnn::Dimension::jpeg_quality;
-    case GST_GEARNN_LEVEL_SOURCE_BRIGHTNESS: return d == gearnn::Dimension::brightness;
-    case GST_GEARNN_LEVEL_SOURCE_FIXED: return false;
-  }
-  return false;
 }
 
 static const char* how_to_measure(gearnn::Dimension d) {
@@ -342,6 +377,41 @@ static void post_switch(GstGearnn* self, GstBuffer* buf, std::optional<size_t> f
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
+// What this frame offers along the dimensions the selector uses.
+static gearnn::FrameObservation observe(const gearnn::LevelSelector& selector, GstBuffer* buf, int width, int height,
+                                        const std::optional<gearnn::RgbView>& rgb) {
+  gearnn::FrameObservation o;
+  if (selector.uses(gearnn::Dimension::resolution)) o.resolution = gearnn::Resolution{width, height};
+  const bool wants_quality =
+      selector.uses(gearnn::Dimension::h264_qp) || selector.uses(gearnn::Dimension::jpeg_quality);
+  GstGearnnQuality quality;
+  if (wants_quality && gst_buffer_get_gearnn_quality(buf, &quality)) {
+    if (selector.uses(gearnn::Dimension::h264_qp) && quality.qp >= 0) {
+      gearnn::H264FrameQp frame;
+      frame.qp = quality.qp;
+      frame.type = gearnn::h264_frame_type_of(quality.slice_types).value_or(gearnn::H264FrameType::P);
+      o.h264 = frame;
+    }
+    if (selector.uses(gearnn::Dimension::jpeg_quality) && quality.jpeg_quality >= 0)
+      o.jpeg_quality = quality.jpeg_quality;
+  }
+  if (rgb) o.mean_luma = gearnn::mean_luma(*rgb);
+  return o;
+}
+
+// Y, U and V in separate planes or Y and interleaved UV (I420, NV12, ...): the luma is plane 0.
+static bool has_luma_plane(const GstVideoInfo& info) {
+  return GST_VIDEO_INFO_IS_YUV(&info) && GST_VIDEO_INFO_N_PLANES(&info) >= 2 && GST_VIDEO_INFO_COMP_DEPTH(&info, 0) == 8;
+}
+
+static double frame_mean_luma(const GstVideoFrame& frame) {
+  const GstVideoInfo& info = frame.info;
+  return gearnn::mean_luma_of_y(static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)),
+                                GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info),
+                                size_t(GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0)),
+                                info.colorimetry.range != GST_VIDEO_COLOR_RANGE_0_255);
+}
+
 static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer* buf) {
   GstGearnn* self = GST_GEARNN(trans);
   Running* run = self->run;
@@ -350,16 +420,13 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
     return GST_FLOW_NOT_NEGOTIATED;
   }
   GST_OBJECT_LOCK(self);
-  const GstGearnnLevelSource source = self->level_source;
-  const std::string fixed_level = self->level ? self->level : "";
-  const guint interval = self->interval;
-  const double reference_luma = self->reference_luma;
   const gint threads = self->threads;
-  const guint qp_window = std::max(1u, self->qp_window);
-  const double hysteresis = self->hysteresis;
   GST_OBJECT_UNLOCK(self);
   apply_threads(threads > 0 ? threads : run->inherited_threads);
-  if (G_UNLIKELY(!run->level)) GST_INFO_OBJECT(self, "intra-op threads on the streaming thread: %d", at::get_num_threads());
+  gearnn::LevelSelector& selector = *run->selector;
+  update_selector(self, selector);
+  if (G_UNLIKELY(!selector.current()))
+    GST_INFO_OBJECT(self, "intra-op threads on the streaming thread: %d", at::get_num_threads());
 
   gstgearnn::StreamEngine& engine = *run->engine;
   const gearnn::Bundle& bundle = engine.bundle();
@@ -371,85 +438,34 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
     return GST_FLOW_ERROR;
   }
 
-  const bool reuse = run->last.class_map && run->frames_since_inference + 1 < interval &&
-                     run->last.width == width && run->last.height == height;
-
-  // Measure.
-  gearnn::Distortion measured;
-  std::optional<gearnn::RgbView> rgb;
-  GstGearnnMeasured measured_flags = GST_GEARNN_MEASURED_NONE;
+  gearnn::Selection selection;
   try {
-    const auto& dims = bundle.matcher().dimensions();
-    auto wanted = [&](gearnn::Dimension d) {
-      return source_measures(source, d) && std::find(dims.begin(), dims.end(), d) != dims.end();
-    };
-    GstGearnnQuality quality;
-    const bool have_quality = gst_buffer_get_gearnn_quality(buf, &quality);
-    if (wanted(gearnn::Dimension::resolution)) measured.resolution = gearnn::Resolution{width, height};
-    if (wanted(gearnn::Dimension::h264_qp) && have_quality && quality.qp >= 0) {
-      // I, P and B frames of one stream differ by a few QP by design; the mean
-      // of the last frames measures the stream rather than the frame type.
-      run->recent_qp.push_back(quality.qp);
-      while (run->recent_qp.size() > qp_window) run->recent_qp.pop_front();
-      double sum = 0;
-      for (double v : run->recent_qp) sum += v;
-      measured.h264_qp = sum / double(run->recent_qp.size());
-    }
-    if (wanted(gearnn::Dimension::jpeg_quality) && have_quality && quality.jpeg_quality >= 0)
-      measured.jpeg_quality = quality.jpeg_quality;
-    if (wanted(gearnn::Dimension::brightness)) {
-      rgb = engine.rgb(frame);
-      const double reference = reference_luma > 0 ? reference_luma : engine.reference_luma();
-      measured.brightness = gstgearnn::StreamEngine::mean_luma(*rgb) / std::max(reference, 1.0);
-    }
-    for (size_t i = 0; i < gearnn::kDimensions.size(); ++i) {
-      const gearnn::Dimension d = gearnn::kDimensions[i];
-      if (wanted(d) && !measured.has(d) && !run->warned_missing[i]) {
-        run->warned_missing[i] = true;
+    // Measure and select.
+    // Brightness only where it is used: from the Y plane of YUV frames, else from the RGB frame.
+    std::optional<gearnn::RgbView> rgb;
+    const bool brightness = selector.uses(gearnn::Dimension::brightness);
+    if (brightness && !has_luma_plane(self->info)) rgb = engine.rgb(frame);
+    gearnn::FrameObservation observation = observe(selector, buf, width, height, rgb);
+    if (brightness && !rgb) observation.mean_luma = frame_mean_luma(frame);
+    const bool can_reuse = run->last.class_map && run->last.width == width && run->last.height == height;
+    selection = selector.next(observation, can_reuse);
+    for (gearnn::Dimension d : gearnn::kDimensions)
+      if (selection.newly_missing[size_t(d)])
         GST_ELEMENT_WARNING(self, STREAM, FORMAT,
                             ("Cannot measure %s on this stream; levels are matched on the other dimensions",
                              gearnn::dimension_name(d)),
                             ("%s", how_to_measure(d)));
-      }
-    }
-    if (source != GST_GEARNN_LEVEL_SOURCE_FIXED && source != GST_GEARNN_LEVEL_SOURCE_AUTO &&
-        !run->warned_unused_source) {
-      bool any = false;
-      for (auto d : dims) any = any || source_measures(source, d);
-      if (!any) {
-        run->warned_unused_source = true;
-        GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
-                            ("The bundle's levels do not describe what level-source measures; using the default level"),
-                            (nullptr));
-      }
-    }
-
-    // Select.
-    if (!reuse) {
-      size_t level;
-      if (source == GST_GEARNN_LEVEL_SOURCE_FIXED) {
-        const auto found = bundle.find_level(fixed_level);
-        if (!found) GST_WARNING_OBJECT(self, "unknown level '%s'; keeping the current one", fixed_level.c_str());
-        level = found ? *found : run->level.value_or(bundle.default_level());
-      } else {
-        // The first frame takes the nearest level outright.
-        level = bundle.matcher().nearest(measured, run->level.value_or(bundle.default_level()),
-                                         run->level ? hysteresis : 0.0);
-      }
-      if (!run->level || *run->level != level) {
-        const std::optional<size_t> from = run->level;
-        engine.model().select(level);
-        run->level = level;
-        GST_OBJECT_LOCK(self);
-        g_free(self->current_level);
-        self->current_level = g_strdup(bundle.manifest().levels[level].name.c_str());
-        GST_OBJECT_UNLOCK(self);
-        post_switch(self, buf, from, level, measured);
-      }
+    if (selection.changed) {
+      engine.model().select(selection.level);
+      GST_OBJECT_LOCK(self);
+      g_free(self->current_level);
+      self->current_level = g_strdup(bundle.manifest().levels[selection.level].name.c_str());
+      GST_OBJECT_UNLOCK(self);
+      post_switch(self, buf, selection.previous, selection.level, selection.measured);
     }
 
     // Infer (or reuse).
-    if (!reuse) {
+    if (selection.infer) {
       if (!rgb) rgb = engine.rgb(frame);
       const auto t0 = std::chrono::steady_clock::now();
       gearnn::ClassMap map = engine.model().segment(*rgb);
@@ -460,11 +476,8 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
           held->data(), held->size(), [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); }, held);
       run->last.width = width;
       run->last.height = height;
-      run->last.level = *run->level;
+      run->last.level = selection.level;
       run->last.inference_ns = guint64(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
-      run->frames_since_inference = 0;
-    } else {
-      ++run->frames_since_inference;
     }
   } catch (const std::exception& e) {
     gst_video_frame_unmap(&frame);
@@ -472,6 +485,9 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
     return GST_FLOW_ERROR;
   }
   gst_video_frame_unmap(&frame);
+  const gearnn::Distortion& measured = selection.measured;
+  const bool reuse = !selection.infer;
+  GstGearnnMeasured measured_flags = GST_GEARNN_MEASURED_NONE;
 
   // Attach.
   const auto& spec = bundle.manifest().levels[run->last.level];

@@ -29,8 +29,7 @@
 #include "gearnnmeta.h"
 
 #include "distort/jpeg_quality.h"
-
-#include <gst/codecparsers/gsth264parser.h>
+#include "measure/h264_slice.h"
 
 #include <cstring>
 #include <optional>
@@ -43,105 +42,12 @@ namespace {
 
 enum class Codec { none, h264, jpeg };
 
-struct H264State {
-  GstH264NalParser* parser = nullptr;
-  bool avc = false;
-  guint8 nal_length_size = 4;
-  H264State() : parser(gst_h264_nal_parser_new()) {}
-  ~H264State() { gst_h264_nal_parser_free(parser); }
-};
-
-struct FrameQp {
-  double qp = 0;
-  guint slices = 0;
-  std::string types;
-};
-
-// Feeds the SPS and PPS of an avcC record (ISO/IEC 14496-15) to the parser.
-bool read_avcc(H264State& h, const guint8* data, gsize size) {
-  if (size < 7 || data[0] != 1) return false;
-  h.nal_length_size = guint8((data[4] & 0x03) + 1);
-  gsize offset = 5;
-  for (int set = 0; set < 2; ++set) {  // SPS, then PPS
-    if (offset >= size) return false;
-    const guint count = set == 0 ? (data[offset] & 0x1f) : data[offset];
-    ++offset;
-    for (guint i = 0; i < count; ++i) {
-      GstH264NalUnit nalu;
-      // Each entry has a 2-byte length prefix, like an avc NAL with nal_length_size 2.
-      if (gst_h264_parser_identify_nalu_avc(h.parser, data, guint(offset), size, 2, &nalu) != GST_H264_PARSER_OK)
-        return false;
-      gst_h264_parser_parse_nal(h.parser, &nalu);
-      offset = nalu.offset + nalu.size;
-    }
-  }
-  return true;
-}
-
-const char* slice_type_name(guint32 type) {
-  switch (type % 5) {
-    case GST_H264_P_SLICE: return "P";
-    case GST_H264_B_SLICE: return "B";
-    case GST_H264_I_SLICE: return "I";
-    case GST_H264_SP_SLICE: return "SP";
-    default: return "SI";
-  }
-}
-
-std::optional<FrameQp> h264_frame_qp(H264State& h, const guint8* data, gsize size) {
-  struct Slice {
-    guint32 first_mb;
-    int qp;
-    guint32 type;
-    guint32 frame_mbs;
-  };
-  Slice slices[64];
-  guint n = 0;
-  guint offset = 0;
-  while (offset < size) {
-    GstH264NalUnit nalu;
-    GstH264ParserResult r = h.avc ? gst_h264_parser_identify_nalu_avc(h.parser, data, offset, size,
-                                                                       h.nal_length_size, &nalu)
-                                  : gst_h264_parser_identify_nalu(h.parser, data, offset, size, &nalu);
-    if (r != GST_H264_PARSER_OK && r != GST_H264_PARSER_NO_NAL_END) break;
-    if (nalu.type == GST_H264_NAL_SLICE || nalu.type == GST_H264_NAL_SLICE_IDR) {
-      GstH264SliceHdr hdr;
-      if (gst_h264_parser_parse_slice_hdr(h.parser, &nalu, &hdr, FALSE, FALSE) == GST_H264_PARSER_OK && n < 64) {
-        const GstH264SPS* sps = hdr.pps->sequence;
-        const guint32 mbs = guint32(sps->pic_width_in_mbs_minus1 + 1) *
-                            guint32(sps->pic_height_in_map_units_minus1 + 1) * (sps->frame_mbs_only_flag ? 1 : 2);
-        slices[n++] = {hdr.first_mb_in_slice, 26 + hdr.pps->pic_init_qp_minus26 + hdr.slice_qp_delta, hdr.type,
-                       hdr.field_pic_flag ? mbs / 2 : mbs};
-      }
-    } else if (nalu.type == GST_H264_NAL_SPS || nalu.type == GST_H264_NAL_PPS) {
-      gst_h264_parser_parse_nal(h.parser, &nalu);
-    }
-    if (r == GST_H264_PARSER_NO_NAL_END) break;
-    offset = nalu.offset + nalu.size;
-  }
-  if (n == 0) return std::nullopt;
-  // Weight each slice by its macroblocks (slices of a picture come in order of first_mb).
-  FrameQp out;
-  double weighted = 0, total = 0;
-  for (guint i = 0; i < n; ++i) {
-    const guint32 end = (i + 1 < n && slices[i + 1].first_mb > slices[i].first_mb) ? slices[i + 1].first_mb
-                                                                                  : slices[i].frame_mbs;
-    const double w = end > slices[i].first_mb ? double(end - slices[i].first_mb) : 1.0;
-    weighted += w * slices[i].qp;
-    total += w;
-    out.types += (i ? "," : "") + std::string(slice_type_name(slices[i].type));
-  }
-  out.qp = weighted / total;
-  out.slices = n;
-  return out;
-}
-
 }  // namespace
 
 struct _GstGearnnQualityProbe {
   GstBaseTransform parent;
   Codec codec;
-  H264State* h264;
+  gearnn::H264SliceReader* h264;
   gboolean warned;
 };
 
@@ -167,18 +73,19 @@ static gboolean gst_gearnn_quality_set_caps(GstBaseTransform* trans, GstCaps* in
     return TRUE;
   }
   self->codec = Codec::h264;
-  self->h264 = new H264State();
+  self->h264 = new gearnn::H264SliceReader();
   const gchar* format = gst_structure_get_string(s, "stream-format");
-  self->h264->avc = format && g_str_has_prefix(format, "avc");
+  const bool avc = format && g_str_has_prefix(format, "avc");
   const GValue* codec_data = gst_structure_get_value(s, "codec_data");
-  if (codec_data && GST_VALUE_HOLDS_BUFFER(codec_data)) {
+  if (avc && codec_data && GST_VALUE_HOLDS_BUFFER(codec_data)) {
     GstMapInfo map;
     GstBuffer* cd = gst_value_get_buffer(codec_data);
     if (gst_buffer_map(cd, &map, GST_MAP_READ)) {
-      if (!read_avcc(*self->h264, map.data, map.size)) GST_WARNING_OBJECT(self, "cannot parse codec_data");
+      if (!self->h264->read_avcc(map.data, map.size)) GST_WARNING_OBJECT(self, "cannot parse codec_data");
       gst_buffer_unmap(cd, &map);
     }
-  } else if (self->h264->avc) {
+  } else if (avc) {
+    self->h264->set_avc(4);
     GST_DEBUG_OBJECT(self, "avc without codec_data: expecting in-band SPS/PPS");
   }
   return TRUE;
@@ -192,14 +99,14 @@ static GstFlowReturn gst_gearnn_quality_transform_ip(GstBaseTransform* trans, Gs
   q.qp = -1;
   q.jpeg_quality = -1;
   bool have = false;
-  std::string types;
+  std::optional<gearnn::H264FrameQp> frame;
   if (self->codec == Codec::h264 && self->h264) {
-    if (auto f = h264_frame_qp(*self->h264, map.data, map.size)) {
+    // The engine's reader, the one the offline side describes H.264 levels with.
+    if ((frame = self->h264->read_access_unit(map.data, map.size))) {
       q.codec = "h264";
-      q.qp = f->qp;
-      q.slices = f->slices;
-      types = f->types;
-      q.slice_types = types.c_str();
+      q.qp = frame->qp;
+      q.slices = guint(frame->slices);
+      q.slice_types = frame->slice_types.c_str();
       have = true;
     }
   } else if (self->codec == Codec::jpeg) {

@@ -10,8 +10,6 @@ StreamEngine::StreamEngine(const std::string& bundle, const std::string& device)
   std::vector<uint8_t> colors;
   for (const auto& c : m.classes) colors.insert(colors.end(), c.color.begin(), c.color.end());
   palette_ = g_bytes_new(colors.data(), colors.size());
-  const auto& mean = m.normalization.mean;
-  reference_luma_ = 255.0 * (0.299 * mean[0] + 0.587 * mean[1] + 0.114 * mean[2]);
 }
 
 StreamEngine::~StreamEngine() {
@@ -62,22 +60,6 @@ gearnn::RgbView StreamEngine::rgb(const GstVideoFrame& frame) {
   gst_buffer_unref(wrapper);
   return {rgb_.data(), GST_VIDEO_INFO_WIDTH(&rgb_info_), GST_VIDEO_INFO_HEIGHT(&rgb_info_),
           size_t(GST_VIDEO_INFO_PLANE_STRIDE(&rgb_info_, 0))};
-}
-
-double StreamEngine::mean_luma(const gearnn::RgbView& image) {
-  // About 64 x 64 samples whatever the frame size.
-  const int step_y = std::max(1, image.height / 64), step_x = std::max(1, image.width / 64);
-  double sum = 0;
-  int64_t n = 0;
-  for (int y = 0; y < image.height; y += step_y) {
-    const uint8_t* row = image.data + size_t(y) * image.stride;
-    for (int x = 0; x < image.width; x += step_x) {
-      const uint8_t* p = row + size_t(x) * 3;
-      sum += 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-      ++n;
-    }
-  }
-  return n ? sum / double(n) : 0.0;
 }
 
 }  // namespace gstgearnn

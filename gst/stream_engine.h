@@ -1,6 +1,6 @@
 // The engine as one gearnn element sees it: a view on a shared resident
 // bundle (gearnn::AdaptiveModel) plus what it takes to feed GStreamer frames
-// to it (conversion to packed RGB, brightness measurement). No GObject here.
+// to it (conversion to packed RGB, the palette). No GObject here.
 #pragma once
 
 #include "adaptive_model.h"
@@ -36,13 +36,8 @@ public:
   // converted copy owned by the engine (valid until the next call).
   gearnn::RgbView rgb(const GstVideoFrame& frame);
 
-  // Mean luma (BT.601, 0..255) of an RGB frame, sampled on a sparse grid.
-  static double mean_luma(const gearnn::RgbView& image);
-
   // The bundle's palette, n_classes x RGB, shared with every meta.
   GBytes* palette() const { return palette_; }
-  // Luma of the bundle's normalisation mean: the brightness of "unchanged" frames.
-  double reference_luma() const { return reference_luma_; }
 
 private:
   gearnn::AdaptiveModel model_;
@@ -50,7 +45,6 @@ private:
   GstVideoInfo rgb_info_{};
   std::vector<uint8_t> rgb_;
   GBytes* palette_ = nullptr;
-  double reference_luma_ = 0;
 };
 
 }  // namespace gstgearnn

@@ -59,10 +59,12 @@ Bundle::Bundle(std::string folder, Manifest manifest, const at::Device& device)
         return d;
       }()) {}
 
-std::shared_ptr<const Bundle> Bundle::load(const std::string& bundle, const std::string& device_name) {
+std::shared_ptr<const Bundle> Bundle::load(const std::string& bundle, const std::string& device_name,
+                                          DescriptorCheck check) {
   const std::string manifest_path = manifest_path_of(bundle);
   const std::string folder = fs::path(manifest_path).parent_path().string();
   Manifest manifest = read_manifest(manifest_path);
+  if (check == DescriptorCheck::current) check_measure_version(manifest, manifest_path);
   const at::Device device = parse_device(device_name);
 
   std::shared_ptr<Bundle> b;

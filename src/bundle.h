@@ -16,11 +16,17 @@
 
 namespace gearnn {
 
+// Whether a bundle's level descriptors must follow this build's measurement
+// definitions (check_measure_version): always where levels are matched;
+// offline commands that only take a bundle's base, and inspect, skip it.
+enum class DescriptorCheck { current, skip };
+
 class Bundle {
 public:
   // Reads and validates everything (hashes, names, shapes, dtypes). Throws
   // gearnn::Error naming the file and the problem. `device`: "cpu", "cuda", "cuda:N".
-  static std::shared_ptr<const Bundle> load(const std::string& bundle, const std::string& device = "cpu");
+  static std::shared_ptr<const Bundle> load(const std::string& bundle, const std::string& device = "cpu",
+                                            DescriptorCheck check = DescriptorCheck::current);
 
   // One resident copy per bundle folder and device in the process: every
   // caller naming the same bundle gets the same object while any caller holds it.

@@ -159,6 +159,12 @@ Manifest read_manifest(const std::string& path) {
       if (ref.layers.empty()) throw Error(where + ": adaptor lists no layers");
       level.adaptor = ref;
     }
+    if (l.contains("measure")) {
+      level.measure_version = field<int>(l, "measure", where);
+      if (level.measure_version < 1) throw Error(where + ": 'measure' must be a version from 1");
+    } else {
+      level.measure_version = 1;
+    }
     if (l.contains("selection")) {
       const json& sel = l["selection"];
       level.budget = field<int64_t>(sel, "budget", where + ": selection");
@@ -170,6 +176,25 @@ Manifest read_manifest(const std::string& path) {
     m.levels.push_back(level);
   }
   return m;
+}
+
+void check_measure_version(const Manifest& m, const std::string& path) {
+  for (const LevelSpec& l : m.levels) {
+    const std::string where = path + ": level '" + l.name + "'";
+    if (l.measure_version > kMeasureVersion)
+      throw Error(where + ": described with measurement definitions version " + std::to_string(l.measure_version) +
+                  ", newer than this build's (" + std::to_string(kMeasureVersion) + ")");
+    // Version 2 redefined the H.264 QP and the brightness; resolution and JPEG quality read as before.
+    const bool changed = l.distortion.h264_qp || l.distortion.brightness;
+    if (l.measure_version < 2 && changed)
+      throw Error(where + ": its " + (l.distortion.h264_qp ? "h264_qp" : "brightness") +
+                  " was computed with measurement definitions version " + std::to_string(l.measure_version) +
+                  (l.distortion.h264_qp ? " (the decoder's mean macroblock QP)" : " (the requested factor)") +
+                  ", and this build measures streams with version " + std::to_string(kMeasureVersion) +
+                  ", so the runtime would pick the wrong level; re-describe the bundle from the data its levels "
+                  "were made from: gearnn bundle redescribe " + fs::path(path).parent_path().string() +
+                  " --data DATA_ROOT (or rebuild it with gearnn adapt)");
+  }
 }
 
 void write_manifest(const std::string& path, const Manifest& m) {
@@ -184,7 +209,7 @@ void write_manifest(const std::string& path, const Manifest& m) {
   j["base"] = {{"file", m.base_file}, {"sha256", m.base_sha256}};
   j["levels"] = json::array();
   for (const auto& l : m.levels) {
-    json level = {{"name", l.name}, {"distortion", distortion_json(l)}};
+    json level = {{"name", l.name}, {"distortion", distortion_json(l)}, {"measure", l.measure_version}};
     if (l.adaptor)
       level["adaptor"] = {{"file", l.adaptor->file}, {"sha256", l.adaptor->sha256}, {"layers", l.adaptor->layers}};
     if (!l.sensitivity.empty()) level["selection"] = {{"budget", l.budget}, {"sensitivity", l.sensitivity}};

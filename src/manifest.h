@@ -3,6 +3,7 @@
 // weights. See README.md, "Bundle format".
 #include "distortion.h"
 #include "image.h"
+#include "measure/stream_quality.h"
 
 #include <array>
 #include <cstdint>
@@ -35,6 +36,9 @@ struct LevelSpec {
   std::string name;
   Distortion distortion;
   std::optional<double> h264_crf;     // how the level's data was made, for people; not matched on
+  // The version of the measurement definitions the descriptor was computed
+  // with (measure/stream_quality.h); "measure" in the manifest, 1 when absent.
+  int measure_version = kMeasureVersion;
   std::optional<AdaptorRef> adaptor;  // none: the level runs the base as it is
   // How the adaptor was chosen (gearnn adapt): the memory budget in values and
   // every layer's distortion sensitivity (Eq. 1). Empty for other bundles.
@@ -60,6 +64,10 @@ std::string manifest_path_of(const std::string& bundle);
 // Parses and checks the manifest's own structure (types, ranges, unique level
 // names, one set of dimensions for all levels). Throws gearnn::Error naming the file.
 Manifest read_manifest(const std::string& manifest_path);
+// Refuses levels whose descriptor was computed with measurement definitions
+// other than this build's, in a dimension whose definition has changed; the
+// message says how to re-describe them. Bundle::load calls it.
+void check_measure_version(const Manifest& manifest, const std::string& manifest_path);
 void write_manifest(const std::string& manifest_path, const Manifest& manifest);
 
 // Built-in class tables: "camvid" (11), "cityscapes" (19).

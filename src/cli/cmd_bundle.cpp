@@ -3,6 +3,8 @@
 #include "commands.h"
 #include "error.h"
 #include "experiment/adapt.h"
+#include "experiment/redescribe.h"
+#include "offline_options.h"
 #include "random_bundle.h"
 
 #include <iostream>
@@ -15,10 +17,12 @@ const char* kBundleUsage =
     "usage: gearnn bundle random --arch A --classes C --levels N [--budget 0.2%] -o DIR\n"
     "       gearnn bundle base --arch A --weights FILE --classes camvid|cityscapes|N -o DIR\n"
     "       gearnn bundle merge BUNDLE BUNDLE... -o DIR\n"
+    "       gearnn bundle redescribe BUNDLE --data ROOT [--split train]\n"
     "\n"
     "  random   a valid bundle with random weights, for tests and benchmarks\n"
     "  base     a one-level bundle around converted weights (see models/convert_drn_checkpoint.py)\n"
-    "  merge    join bundles of one base (for example per-level results of gearnn adapt)\n";
+    "  merge    join bundles of one base (for example per-level results of gearnn adapt)\n"
+    "  redescribe  measure every level again, as the runtime measures it, on the data it was made from\n";
 
 const CommandSpec kRandomSpec{
     "gearnn bundle random --arch A --classes C --levels N [--kind K] [--budget 0.2%] [--width W] [--seed S] -o DIR",
@@ -58,6 +62,36 @@ const CommandSpec kMergeSpec{
     {{"--output", "DIR", "bundle folder to write", "-o"}},
     1,
     1000};
+
+CommandSpec redescribe_spec() {
+  CommandSpec s{
+      "gearnn bundle redescribe BUNDLE --data ROOT [--split train] [--cache DIR]",
+      "Computes every level's descriptor again with this build's measurement\n"
+      "definitions: the level's data is made from its setting (its name) on the\n"
+      "split it was adapted on, and measured as the runtime measures a stream.\n"
+      "Rewrites the manifest in place; the weights stay. Right for levels whose\n"
+      "pixels are made as before (brightness, JPEG); H.264 levels adapted with an\n"
+      "older encoder recipe need gearnn adapt again.",
+      {{"--split", "S", "the split the levels were adapted on (default train)"}},
+      1,
+      1};
+  for (const auto& o : data_options()) s.options.push_back(o);
+  return s;
+}
+
+int bundle_redescribe(const std::vector<std::string>& argv) {
+  const CommandSpec s = redescribe_spec();
+  const Args args(s, argv);
+  if (args.help()) {
+    std::cout << help_text(s);
+    return 0;
+  }
+  const int threads = apply_threads(args);
+  redescribe_bundle(args.positional()[0], open_dataset(args, "--split", "train"), args.get("--cache", ".gearnn-cache"),
+                    threads, std::cout);
+  std::cout << "rewrote " << manifest_path_of(args.positional()[0]) << "\n";
+  return 0;
+}
 
 std::array<float, 3> parse_triple(const std::string& option, const std::string& text) {
   std::array<float, 3> v{};
@@ -144,16 +178,17 @@ int bundle_merge(const std::vector<std::string>& argv) {
 }  // namespace
 
 int run_bundle(const std::vector<std::string>& argv) {
-  if (argv.empty()) throw UsageError("missing subcommand (random, base or merge)");
+  if (argv.empty()) throw UsageError("missing subcommand (random, base, merge or redescribe)");
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "random") return bundle_random(rest);
   if (argv[0] == "base") return bundle_base(rest);
   if (argv[0] == "merge") return bundle_merge(rest);
+  if (argv[0] == "redescribe") return bundle_redescribe(rest);
   if (argv[0] == "--help" || argv[0] == "-h") {
     std::cout << kBundleUsage;
     return 0;
   }
-  throw UsageError("unknown subcommand '" + argv[0] + "' (random, base or merge)");
+  throw UsageError("unknown subcommand '" + argv[0] + "' (random, base, merge or redescribe)");
 }
 
 }  // namespace gearnn::cli

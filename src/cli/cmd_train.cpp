@@ -103,7 +103,7 @@ int run_train(const std::vector<std::string>& argv) {
   std::unique_ptr<Architecture> arch;
   WeightTable initial;
   if (args.has("--init")) {
-    const auto init = Bundle::load(args.get("--init"), args.get("--device", "cpu"));
+    const auto init = Bundle::load(args.get("--init"), args.get("--device", "cpu"), DescriptorCheck::skip);
     m = init->manifest();
     arch = std::make_unique<Architecture>(init->architecture());
     initial = init->base_weights();

@@ -5,8 +5,13 @@
 #include "distort/jpeg.h"
 #include "distort/jpeg_quality.h"
 #include "error.h"
+#include "measure/stream_quality.h"
 
 namespace gearnn {
+
+H264RateControl h264_rate_of(const DistortionSetting& setting) {
+  return setting.bitrate_kbps > 0 ? H264RateControl::bitrate(setting.bitrate_kbps) : H264RateControl(setting.crf);
+}
 
 DistortedPixels apply_distortion(const RgbImage& image, const DistortionSetting& setting) {
   using Kind = DistortionSetting::Kind;
@@ -21,20 +26,20 @@ DistortedPixels apply_distortion(const RgbImage& image, const DistortionSetting&
     }
     case Kind::brightness:
       out.image = adjust_brightness(image, setting.brightness);
-      out.measured.brightness = setting.brightness;
       break;
     case Kind::resize:
       if (!setting.size) throw Error(setting.text() + ": resize needs a size");
       out.image = resize_rgb(image, setting.size->width, setting.size->height);
       break;
     case Kind::h264: {
-      H264Roundtrip r = h264_roundtrip({image}, setting.crf, setting.size);
+      H264Roundtrip r = h264_roundtrip({image}, h264_rate_of(setting), setting.size);
       out.image = std::move(r.frames.at(0));
-      out.measured.h264_qp = r.mean_qp.at(0);
+      out.measured.h264_qp = p_equivalent_qp(r.frame_qp.at(0));
       break;
     }
   }
   out.measured.resolution = Resolution{out.image.width, out.image.height};
+  out.mean_luma = mean_luma(out.image.view());
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include "distort/h264.h"
 #include "error.h"
 #include "image.h"
+#include "measure/stream_quality.h"
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
@@ -25,7 +26,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // Part of every key: bump it when the generators change what they write.
-constexpr int kCacheVersion = 1;
+// 2: x264's default preset and fixed GOPs, slice QPs, mean luma.
+constexpr int kCacheVersion = 2;
 
 // One piece of work: a single image, or every frame of an H.264 sequence.
 struct Unit {
@@ -137,7 +139,9 @@ public:
       for (size_t i = 0; i < u.inputs.size(); ++i) {
         const fs::path file = frame_path(u, i);
         if (j["frames"][i].at("file") != file.filename().string() || !fs::exists(file)) return std::nullopt;
-        out.push_back({file.string(), measured_from(j["frames"][i].at("measured"))});
+        out.push_back({file.string(), measured_from(j["frames"][i].at("measured")),
+                       j["frames"][i].contains("mean_luma") ? std::optional<double>(j["frames"][i]["mean_luma"].get<double>())
+                                                            : std::nullopt});
       }
       return out;
     } catch (const std::exception&) {
@@ -153,10 +157,13 @@ public:
   void write_record(const Unit& u, const std::vector<std::string>& sources,
                     const std::vector<DistortedImage>& done) const {
     json frames = json::array();
-    for (size_t i = 0; i < done.size(); ++i)
-      frames.push_back({{"source", sources[u.inputs[i]]},
-                        {"file", frame_path(u, i).filename().string()},
-                        {"measured", measured_json(done[i].measured)}});
+    for (size_t i = 0; i < done.size(); ++i) {
+      json frame = {{"source", sources[u.inputs[i]]},
+                    {"file", frame_path(u, i).filename().string()},
+                    {"measured", measured_json(done[i].measured)}};
+      if (done[i].mean_luma) frame["mean_luma"] = *done[i].mean_luma;
+      frames.push_back(frame);
+    }
     const json record = {{"format", "gearnn-distort-cache"}, {"version", kCacheVersion}, {"setting", setting_},
                          {"frames", frames}};
     write_atomically(record_path(u), [&](const std::string& temp) {
@@ -182,7 +189,7 @@ std::vector<DistortedImage> compute_image(const Unit& u, const std::vector<std::
     throw Error(path + ": " + e.what());
   }
   cache.write_frame(u, 0, d.image);
-  return {{cache.frame_path(u, 0).string(), d.measured}};
+  return {{cache.frame_path(u, 0).string(), d.measured, d.mean_luma}};
 }
 
 // An error that already names the file it is about.
@@ -194,6 +201,8 @@ std::vector<DistortedImage> compute_sequence(const Unit& u, const std::vector<st
                                              const DistortionSetting& setting, const UnitCache& cache) {
   std::vector<DistortedImage> out(u.inputs.size());
   Resolution first{};
+  // Frames come out in display order, as the runtime sees them after the decoder.
+  H264QualityWindow window;
   const H264Source source = [&](size_t i) {
     const std::string& path = paths[u.inputs[i]];
     RgbImage image;
@@ -209,18 +218,20 @@ std::vector<DistortedImage> compute_sequence(const Unit& u, const std::vector<st
                       "x" + std::to_string(first.height) + "; an H.264 level without a size needs equal frames");
     return image;
   };
-  const H264Sink sink = [&](size_t i, RgbImage&& frame, double qp) {
+  const H264Sink sink = [&](size_t i, RgbImage&& frame, const H264FrameQp& qp) {
     try {
       cache.write_frame(u, i, frame);
     } catch (const Error& e) {
       throw FileError(e.what());
     }
+    window.push(qp);
     out[i].path = cache.frame_path(u, i).string();
     out[i].measured.resolution = Resolution{frame.width, frame.height};
-    out[i].measured.h264_qp = qp;
+    out[i].measured.h264_qp = window.value();
+    out[i].mean_luma = mean_luma(frame.view());
   };
   try {
-    h264_roundtrip_stream(u.inputs.size(), source, sink, setting.crf, setting.size);
+    h264_roundtrip_stream(u.inputs.size(), source, sink, h264_rate_of(setting), setting.size);
   } catch (const FileError&) {
     throw;
   } catch (const Error& e) {
@@ -271,7 +282,8 @@ std::vector<DistortedImage> distort_images(const std::vector<std::string>& image
   }
 
   const std::string text = setting.text();
-  const std::string header = "gearnn-distort " + std::to_string(kCacheVersion) + "\n" + text + "\n";
+  std::string header = "gearnn-distort " + std::to_string(kCacheVersion) + "\n" + text + "\n";
+  if (setting.kind == DistortionSetting::Kind::h264) header += h264_recipe() + "\n";
   std::vector<Unit> units;
   if (setting.kind == DistortionSetting::Kind::h264) {
     std::map<std::string, size_t> unit_of;

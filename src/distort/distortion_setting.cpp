@@ -81,7 +81,9 @@ std::string DistortionSetting::text() const {
     case Kind::clean: return "clean";
     case Kind::jpeg: return "jpeg:" + std::to_string(jpeg_quality);
     case Kind::brightness: return "brightness:" + format_number(brightness);
-    case Kind::h264: return "h264:" + (size ? size_text(*size) : std::string()) + "@" + std::to_string(crf);
+    case Kind::h264:
+      return "h264:" + (size ? size_text(*size) : std::string()) + "@" +
+             (bitrate_kbps > 0 ? std::to_string(bitrate_kbps) + "k" : std::to_string(crf));
     case Kind::resize: return "resize:" + (size ? size_text(*size) : std::string("?"));
   }
   return "?";
@@ -96,7 +98,7 @@ DistortionSetting parse_distortion_setting(const std::string& raw) {
   if (text == "clean") return s;
   const size_t colon = text.find(':');
   if (colon == std::string::npos)
-    p.fail("expected clean, jpeg:Q, brightness:F, h264:[WxH]@CRF or resize:WxH");
+    p.fail("expected clean, jpeg:Q, brightness:F, h264:[WxH]@CRF, h264:[WxH]@KBITSk or resize:WxH");
   const std::string kind = text.substr(0, colon), value = text.substr(colon + 1);
   if (value.empty()) p.fail("missing value after '" + kind + ":'");
   if (kind == "jpeg") {
@@ -110,9 +112,15 @@ DistortionSetting parse_distortion_setting(const std::string& raw) {
   } else if (kind == "h264") {
     s.kind = DistortionSetting::Kind::h264;
     const size_t at = value.find('@');
-    if (at == std::string::npos) p.fail("H.264 levels are written WxH@CRF or @CRF, for example 320x240@28");
+    if (at == std::string::npos)
+      p.fail("H.264 levels are written WxH@CRF or WxH@KBITSk (or without the size), for example 320x240@28 or "
+             "320x240@300k");
     if (at > 0) s.size = p.size(value.substr(0, at), true);
-    s.crf = p.integer_in(value.substr(at + 1), 0, 51, "x264 CRF");
+    const std::string rate = value.substr(at + 1);
+    if (!rate.empty() && rate.back() == 'k')
+      s.bitrate_kbps = p.integer_in(rate.substr(0, rate.size() - 1), 8, 200000, "bitrate in kbit/s");
+    else
+      s.crf = p.integer_in(rate, 0, 51, "x264 CRF");
   } else if (kind == "resize") {
     s.kind = DistortionSetting::Kind::resize;
     s.size = p.size(value, false);

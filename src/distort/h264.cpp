@@ -3,6 +3,7 @@
 #include "error.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 
@@ -10,7 +11,6 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavutil/cpu.h>
 #include <libavutil/opt.h>
-#include <libavutil/video_enc_params.h>
 #include <libswscale/swscale.h>
 }
 
@@ -18,7 +18,11 @@ namespace gearnn {
 namespace {
 
 constexpr int kKeyframeInterval = 30;
-constexpr const char* kPreset = "veryfast";
+constexpr const char* kPreset = "medium";  // x264's default
+// Keyframes only every kKeyframeInterval frames, never at scene cuts: ABR
+// packagers fix the GOP so that segments align across representations.
+constexpr const char* kX264Params = "scenecut=0";
+constexpr int kVbvSeconds = 2;
 // swscale's bit-exact paths, so the pixels do not depend on the CPU's SIMD level.
 constexpr int kSwsFlags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_BITEXACT;
 
@@ -114,20 +118,9 @@ RgbImage crop_to(RgbImage image, int width, int height) {
   return out;
 }
 
-double mean_qp_of(const AVFrame* frame) {
-  const AVFrameSideData* sd = av_frame_get_side_data(frame, AV_FRAME_DATA_VIDEO_ENC_PARAMS);
-  if (!sd) fail("the decoder exported no QP side data (needs FFmpeg 4.3 or later)");
-  const auto* params = reinterpret_cast<const AVVideoEncParams*>(sd->data);
-  if (params->nb_blocks == 0) return params->qp;
-  double sum = 0;
-  for (unsigned i = 0; i < params->nb_blocks; ++i)
-    sum += params->qp + av_video_enc_params_block(const_cast<AVVideoEncParams*>(params), i)->delta_qp;
-  return sum / params->nb_blocks;
-}
-
 class Roundtrip {
 public:
-  Roundtrip(int width, int height, int crf, int fps) : width_(width), height_(height) {
+  Roundtrip(int width, int height, const H264RateControl& rate, int fps) : width_(width), height_(height) {
     quiet_ffmpeg_once();
     const AVCodec* x264 = avcodec_find_encoder_by_name("libx264");
     if (!x264) fail("this FFmpeg was built without the libx264 encoder");
@@ -142,14 +135,20 @@ public:
     enc_->thread_count = 1;
     enc_->color_range = AVCOL_RANGE_MPEG;  // what swscale writes by default
     enc_->colorspace = AVCOL_SPC_SMPTE170M;
+    if (rate.bitrate_kbps > 0) {
+      enc_->bit_rate = int64_t(rate.bitrate_kbps) * 1000;
+      enc_->rc_max_rate = enc_->bit_rate;
+      enc_->rc_buffer_size = int(std::min<int64_t>(enc_->bit_rate * kVbvSeconds, INT32_MAX));
+    }
     int rc = av_opt_set(enc_->priv_data, "preset", kPreset, 0);
-    if (rc >= 0) rc = av_opt_set_double(enc_->priv_data, "crf", crf, 0);
+    if (rc >= 0 && rate.bitrate_kbps <= 0) rc = av_opt_set_double(enc_->priv_data, "crf", rate.crf, 0);
     // x264's AVX-512 code (seen with libx264 164) reads memory it never wrote,
     // so its output changes with whatever the heap held before. Its AVX2 and
     // lower code is bit-exact with its C code; cap it there.
-    if (rc >= 0 && (av_get_cpu_flags() & AV_CPU_FLAG_AVX512))
-      rc = av_opt_set(enc_->priv_data, "x264-params", "asm=AVX2", 0);
-    if (rc < 0) fail("cannot set x264 preset and CRF", rc);
+    std::string params = kX264Params;
+    if (av_get_cpu_flags() & AV_CPU_FLAG_AVX512) params += ":asm=AVX2";
+    if (rc >= 0) rc = av_opt_set(enc_->priv_data, "x264-params", params.c_str(), 0);
+    if (rc < 0) fail("cannot set x264's preset and rate control", rc);
     if ((rc = avcodec_open2(enc_.get(), x264, nullptr)) < 0) fail("cannot open libx264", rc);
 
     const AVCodec* h264 = avcodec_find_decoder(AV_CODEC_ID_H264);
@@ -157,7 +156,6 @@ public:
     dec_.reset(avcodec_alloc_context3(h264));
     if (!dec_) fail("out of memory");
     dec_->thread_count = 1;
-    dec_->export_side_data |= AV_CODEC_EXPORT_DATA_VIDEO_ENC_PARAMS;
     if ((rc = avcodec_open2(dec_.get(), h264, nullptr)) < 0) fail("cannot open the h264 decoder", rc);
 
     frame_.reset(av_frame_alloc());
@@ -191,6 +189,7 @@ public:
   }
 
   std::function<RgbImage(RgbImage&&)> finish_frame;  // applied to each decoded frame before the sink
+  H264PacketSink packets;                             // sees each encoded access unit, if set
 
 private:
   void drain_encoder(const H264Sink& sink) {
@@ -198,6 +197,14 @@ private:
       const int rc = avcodec_receive_packet(enc_.get(), packet_.get());
       if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return;
       if (rc < 0) fail("libx264 failed", rc);
+      // What the runtime reads in front of the decoder, by the same reader.
+      const auto qp = slices_.read_access_unit(packet_->data, size_t(packet_->size));
+      if (!qp) fail("cannot read the slice headers of encoded frame " + std::to_string(packet_->pts));
+      if (packet_->pts < 0) fail("libx264 gave a packet without a timestamp");
+      const size_t at = size_t(packet_->pts);
+      if (at >= frame_qp_.size()) frame_qp_.resize(at + 1);
+      frame_qp_[at] = *qp;
+      if (packets) packets(packet_->data, size_t(packet_->size));
       const int sent = avcodec_send_packet(dec_.get(), packet_.get());
       av_packet_unref(packet_.get());
       if (sent < 0) fail("the h264 decoder refused a packet", sent);
@@ -213,9 +220,10 @@ private:
       const AVFrame* d = decoded_.get();
       if (d->pts != AV_NOPTS_VALUE && d->pts != int64_t(decoded_count_))
         fail("decoded frame " + std::to_string(decoded_count_) + " came out as frame " + std::to_string(d->pts));
-      const double qp = mean_qp_of(d);
+      if (decoded_count_ >= frame_qp_.size()) fail("decoded frame " + std::to_string(decoded_count_) + " before its packet");
       RgbImage rgb = out_converter_.frame_to_rgb(d);
       av_frame_unref(decoded_.get());
+      const H264FrameQp qp = frame_qp_[decoded_count_];
       sink(decoded_count_++, finish_frame ? finish_frame(std::move(rgb)) : std::move(rgb), qp);
     }
   }
@@ -225,14 +233,23 @@ private:
   FramePtr frame_, decoded_;
   PacketPtr packet_;
   Converter converter_, out_converter_;
+  H264SliceReader slices_;
+  std::vector<H264FrameQp> frame_qp_;  // by presentation index
   size_t decoded_count_ = 0;
 };
 
 }  // namespace
 
-void h264_roundtrip_stream(size_t count, const H264Source& source, const H264Sink& sink, int crf,
-                           std::optional<Resolution> size, int fps) {
-  if (crf < 0 || crf > 51) fail("CRF " + std::to_string(crf) + " is not in 0..51");
+std::string h264_recipe() {
+  return std::string("libx264 preset=") + kPreset + " " + kX264Params + " keyint=" + std::to_string(kKeyframeInterval) +
+         " vbv=" + std::to_string(kVbvSeconds) + "s yuv420p; libavcodec " + std::to_string(avcodec_version()) +
+         "; swscale " + std::to_string(swscale_version());
+}
+
+void h264_roundtrip_stream(size_t count, const H264Source& source, const H264Sink& sink, const H264RateControl& rate,
+                           std::optional<Resolution> size, int fps, const H264PacketSink& packets) {
+  if (rate.bitrate_kbps <= 0 && (rate.crf < 0 || rate.crf > 51))
+    fail("CRF " + std::to_string(rate.crf) + " is not in 0..51");
   if (fps < 1 || fps > 1000) fail("frame rate " + std::to_string(fps) + " is not in 1..1000");
   if (size && (size->width < 2 || size->height < 2 || size->width % 2 || size->height % 2))
     fail("frame size " + std::to_string(size->width) + "x" + std::to_string(size->height) +
@@ -246,7 +263,8 @@ void h264_roundtrip_stream(size_t count, const H264Source& source, const H264Sin
   const int out_w = size ? size->width : first.width, out_h = size ? size->height : first.height;
   const int coded_w = out_w + out_w % 2, coded_h = out_h + out_h % 2;
 
-  Roundtrip codec(coded_w, coded_h, crf, fps);
+  Roundtrip codec(coded_w, coded_h, rate, fps);
+  codec.packets = packets;
   if (coded_w != out_w || coded_h != out_h)
     codec.finish_frame = [&](RgbImage&& image) { return crop_to(std::move(image), out_w, out_h); };
   for (size_t i = 0; i < count; ++i) {
@@ -265,17 +283,18 @@ void h264_roundtrip_stream(size_t count, const H264Source& source, const H264Sin
     fail("encoded " + std::to_string(count) + " frames but decoded " + std::to_string(decoded));
 }
 
-H264Roundtrip h264_roundtrip(const std::vector<RgbImage>& frames, int crf, std::optional<Resolution> size, int fps) {
+H264Roundtrip h264_roundtrip(const std::vector<RgbImage>& frames, const H264RateControl& rate,
+                             std::optional<Resolution> size, int fps) {
   H264Roundtrip out;
   out.frames.reserve(frames.size());
-  out.mean_qp.reserve(frames.size());
+  out.frame_qp.reserve(frames.size());
   h264_roundtrip_stream(
       frames.size(), [&](size_t i) { return frames[i]; },
-      [&](size_t, RgbImage&& frame, double qp) {
+      [&](size_t, RgbImage&& frame, const H264FrameQp& qp) {
         out.frames.push_back(std::move(frame));
-        out.mean_qp.push_back(qp);
+        out.frame_qp.push_back(qp);
       },
-      crf, size, fps);
+      rate, size, fps);
   return out;
 }
 

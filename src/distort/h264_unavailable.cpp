@@ -12,10 +12,15 @@ namespace {
 }
 }  // namespace
 
-void h264_roundtrip_stream(size_t, const H264Source&, const H264Sink&, int, std::optional<Resolution>, int) {
+std::string h264_recipe() { return "unavailable"; }
+
+void h264_roundtrip_stream(size_t, const H264Source&, const H264Sink&, const H264RateControl&,
+                           std::optional<Resolution>, int, const H264PacketSink&) {
   unavailable();
 }
 
-H264Roundtrip h264_roundtrip(const std::vector<RgbImage>&, int, std::optional<Resolution>, int) { unavailable(); }
+H264Roundtrip h264_roundtrip(const std::vector<RgbImage>&, const H264RateControl&, std::optional<Resolution>, int) {
+  unavailable();
+}
 
 }  // namespace gearnn

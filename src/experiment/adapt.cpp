@@ -5,6 +5,7 @@
 #include "experiment/level_images.h"
 #include "experiment/train_data.h"
 #include "knapsack.h"
+#include "measure/stream_quality.h"
 #include "train/sensitivity.h"
 #include "train/trainer.h"
 
@@ -77,8 +78,9 @@ void adapt_level(const Dataset& train_set, const AdaptOptions& o, const Bundle& 
 
   LevelSpec level;
   level.name = name;
-  level.distortion = level_images->describe();
-  if (setting.kind == DistortionSetting::Kind::h264) level.h264_crf = setting.crf;
+  level.distortion = level_images->describe(luma_of_mean(source.normalization.mean));
+  level.measure_version = kMeasureVersion;
+  if (setting.kind == DistortionSetting::Kind::h264 && setting.bitrate_kbps == 0) level.h264_crf = setting.crf;
   NamedTensors adaptor;
   WeightTable full = base.base_weights();
 
@@ -125,7 +127,7 @@ void adapt_level(const Dataset& train_set, const AdaptOptions& o, const Bundle& 
 void build_adapted_bundle(const Dataset& train_set, const AdaptOptions& o) {
   if (o.levels.empty()) throw Error("adapt: no levels given");
   if (o.output.empty()) throw Error("adapt: no output bundle given");
-  const auto base = Bundle::load(o.base_bundle, o.device);
+  const auto base = Bundle::load(o.base_bundle, o.device, DescriptorCheck::skip);
   const std::string work = o.work_dir.empty() ? o.output + ".work" : o.work_dir;
 
   bool found_only = o.only_level.empty();

@@ -1,6 +1,7 @@
 #include "experiment/level_images.h"
 
 #include "distort/distort_images.h"
+#include "measure/stream_quality.h"
 
 #include <map>
 
@@ -17,19 +18,23 @@ LevelImages::LevelImages(const Dataset& dataset, const DistortionSetting& settin
   for (const DistortedImage& d : distort_images(images, sequences, setting, cache_dir, threads)) {
     paths_.push_back(d.path);
     measured_.push_back(d.measured);
+    mean_luma_.push_back(d.mean_luma);
   }
 }
 
 RgbImage LevelImages::image(size_t i) const { return read_png_rgb(paths_.at(i)); }
 
-Distortion LevelImages::describe() const {
+Distortion LevelImages::describe(double reference_luma) const {
   Distortion out;
   std::map<std::pair<int, int>, size_t> sizes;
   double sums[3] = {0, 0, 0};
   size_t counts[3] = {0, 0, 0};
-  for (const Distortion& d : measured_) {
+  for (size_t i = 0; i < measured_.size(); ++i) {
+    const Distortion& d = measured_[i];
     if (d.resolution) ++sizes[{d.resolution->width, d.resolution->height}];
-    const std::optional<double> values[3] = {d.h264_qp, d.jpeg_quality, d.brightness};
+    const std::optional<double> brightness =
+        mean_luma_[i] ? std::optional<double>(relative_brightness(*mean_luma_[i], reference_luma)) : std::nullopt;
+    const std::optional<double> values[3] = {d.h264_qp, d.jpeg_quality, brightness};
     for (int k = 0; k < 3; ++k)
       if (values[k]) {
         sums[k] += *values[k];
@@ -52,7 +57,6 @@ Distortion LevelImages::describe() const {
   if (kind != Kind::h264) out.h264_qp.reset();
   if (kind != Kind::jpeg) out.jpeg_quality.reset();
   if (kind != Kind::brightness) out.brightness.reset();
-  if (kind == Kind::brightness && !out.brightness) out.brightness = setting_.brightness;
   return out;
 }
 

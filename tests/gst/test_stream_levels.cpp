@@ -1,0 +1,213 @@
+// Offline and runtime measure a stream alike: real libx264 streams (x264's
+// default preset, AQ and mbtree on) played through gearnnquality !
+// avdec_h264 ! gearnn measure the descriptor the offline side computes for
+// their level, a ladder of representations lands on each one's level, and
+// brightness reads the same on the same frames.
+#include "../distort/synthetic.h"
+#include "distort/distort_images.h"
+#include "distort/h264.h"
+#include "gearnnmeta.h"
+#include "manifest.h"
+#include "measure/stream_quality.h"
+#include "random_bundle.h"
+#include "stream_player.h"
+#include "test_support.h"
+
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace fs = std::filesystem;
+using namespace gearnn;
+
+namespace {
+
+class GstEnvironment : public ::testing::Environment {
+public:
+  void SetUp() override { gst_init(nullptr, nullptr); }
+};
+const auto* const gst_environment = ::testing::AddGlobalTestEnvironment(new GstEnvironment);
+
+// A moving textured scene with sensor noise, so that the encoder has real work.
+std::vector<std::string> write_sequence(const std::string& dir, int count, int width, int height) {
+  std::mt19937 rng(7);
+  std::vector<std::string> paths;
+  for (int i = 0; i < count; ++i) {
+    RgbImage img = gearnn::testing::pattern_image(width, height, i);
+    for (uint8_t& p : img.pixels) p = uint8_t(std::clamp(int(p) + int(rng() % 17) - 8, 0, 255));
+    char name[32];
+    std::snprintf(name, sizeof name, "/f%03d.png", i);
+    paths.push_back(dir + name);
+    write_png_rgb(paths.back(), img);
+  }
+  return paths;
+}
+
+// The offline descriptor of a level on these frames, as gearnn adapt computes it.
+double offline_qp(const std::vector<std::string>& frames, const std::string& setting, const std::string& cache) {
+  const auto out = distort_images(frames, std::vector<std::string>(frames.size(), "seq"),
+                                  parse_distortion_setting(setting), cache, 1);
+  double sum = 0;
+  for (const auto& d : out) sum += *d.measured.h264_qp;
+  return sum / double(out.size());
+}
+
+struct Measured {
+  std::vector<std::string> levels;
+  std::vector<double> qp;
+};
+
+Measured play(const std::string& stream, const std::string& bundle) {
+  Measured m;
+  tools::PlayOptions o;
+  o.bundle = bundle;
+  o.threads = 1;
+  tools::play_h264_file(stream, o, [&](const GstGearnnSegmentation& seg) {
+    m.levels.push_back(seg.level);
+    m.qp.push_back(seg.measured & GST_GEARNN_MEASURED_H264_QP ? seg.measured_qp : -1);
+  });
+  return m;
+}
+
+// A bundle of random weights whose levels carry the given names and descriptors.
+std::string bundle_with_levels(const std::string& name, const std::vector<LevelSpec>& levels) {
+  const std::string dir = gearnn::testing::scratch_dir(name);
+  RandomBundleOptions o;
+  o.architecture = "drn_d_22";
+  o.width = 0.125;
+  o.classes = 5;
+  o.levels = int(levels.size());
+  write_random_bundle(dir, o);
+  Manifest m = read_manifest(dir + "/manifest.json");
+  for (size_t i = 0; i < levels.size(); ++i) {
+    m.levels[i].name = levels[i].name;
+    m.levels[i].distortion = levels[i].distortion;
+  }
+  write_manifest(dir + "/manifest.json", m);
+  return dir;
+}
+
+LevelSpec abr_level(const std::string& name, int w, int h, double qp) {
+  LevelSpec l;
+  l.name = name;
+  l.distortion.resolution = Resolution{w, h};
+  l.distortion.h264_qp = qp;
+  return l;
+}
+
+double mean(const std::vector<double>& v, size_t from = 0) {
+  double s = 0;
+  for (size_t i = from; i < v.size(); ++i) s += v[i];
+  return s / double(v.size() - from);
+}
+
+}  // namespace
+
+// ffmpeg's own command line (x264's default preset, its default threading)
+// encodes the frames at a level's settings; the element's measurement over
+// the stream is the level's offline descriptor within 1 QP.
+TEST(StreamLevels, AStreamAtALevelsSettingsMeasuresItsDescriptor) {
+  if (std::system("ffmpeg -version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no ffmpeg command: skipped";
+  const std::string dir = gearnn::testing::scratch_dir("stream-descriptor");
+  const auto frames = write_sequence(dir, 90, 160, 120);
+  const std::string bundle = bundle_with_levels("stream-descriptor-bundle", {abr_level("a", 160, 120, 20),
+                                                                             abr_level("b", 160, 120, 40)});
+  struct Case {
+    const char* setting;
+    const char* ffmpeg_rate;
+  };
+  for (const Case& c : {Case{"h264:160x120@28", "-crf 28"}, Case{"h264:160x120@36", "-crf 36"},
+                        Case{"h264:160x120@150k", "-b:v 150k -maxrate 150k -bufsize 300k"}}) {
+    SCOPED_TRACE(c.setting);
+    const double descriptor = offline_qp(frames, c.setting, dir + "/cache");
+    const std::string stream = dir + "/" + std::string(c.ffmpeg_rate).substr(1, 3) + ".h264";
+    const std::string cmd = "ffmpeg -loglevel error -y -framerate 30 -i " + dir + "/f%03d.png -c:v libx264 " +
+                            c.ffmpeg_rate + " -g 30 -x264-params scenecut=0 -pix_fmt yuv420p " + stream;
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    const Measured m = play(stream, bundle);
+    ASSERT_EQ(m.qp.size(), frames.size());
+    for (double qp : m.qp) ASSERT_GE(qp, 0) << "every frame carries a measured QP";
+    EXPECT_NEAR(mean(m.qp), descriptor, 1.0);
+  }
+}
+
+// Four representations (two resolutions, two qualities; two switches change
+// only the quality, as a drone link does) in one stream: after its first GOP
+// each representation runs the level made at its settings, and no
+// representation switches more than once after that GOP's first frame.
+TEST(StreamLevels, ALadderLandsOnEachRepresentationsLevel) {
+  const std::string dir = gearnn::testing::scratch_dir("stream-ladder");
+  const auto frames = write_sequence(dir, 60, 160, 120);
+  const std::vector<std::string> ladder = {"h264:160x120@20", "h264:160x120@38", "h264:96x72@38", "h264:96x72@20"};
+  std::vector<LevelSpec> levels;
+  for (const std::string& setting : ladder) {
+    const DistortionSetting s = parse_distortion_setting(setting);
+    levels.push_back(abr_level(setting, s.size->width, s.size->height, offline_qp(frames, setting, dir + "/cache")));
+  }
+  const std::string bundle = bundle_with_levels("stream-ladder-bundle", levels);
+
+  const std::string stream = dir + "/ladder.h264";
+  {
+    std::ofstream out(stream, std::ios::binary);
+    for (const std::string& setting : ladder) {
+      const DistortionSetting s = parse_distortion_setting(setting);
+      h264_roundtrip_stream(
+          frames.size(), [&](size_t i) { return read_png_rgb(frames[i]); },
+          [](size_t, RgbImage&&, const H264FrameQp&) {}, H264RateControl(s.crf), s.size, 30,
+          [&](const uint8_t* d, size_t n) { out.write(reinterpret_cast<const char*>(d), std::streamsize(n)); });
+    }
+  }
+  const Measured m = play(stream, bundle);
+  ASSERT_EQ(m.levels.size(), ladder.size() * frames.size());
+  for (size_t r = 0; r < ladder.size(); ++r) {
+    SCOPED_TRACE(ladder[r]);
+    const size_t begin = r * frames.size(), end = begin + frames.size();
+    int switches = 0;
+    for (size_t i = begin + 1; i < end; ++i) switches += m.levels[i] != m.levels[i - 1];
+    EXPECT_LE(switches, 1);
+    for (size_t i = begin + 30; i < end; ++i) EXPECT_EQ(m.levels[i], ladder[r]) << "frame " << i - begin;
+  }
+}
+
+// Brightness: the offline descriptor of a level (the mean luma of its frames
+// against the bundle's reference) is what the element measures on the same
+// frames, given as RGB exactly and as I420 (read from its Y plane) within the
+// conversion's rounding.
+TEST(StreamLevels, BrightnessReadsTheSameOfflineAndAtRunTime) {
+  const std::string dir = gearnn::testing::scratch_dir("stream-brightness");
+  const auto frames = write_sequence(dir, 12, 64, 48);
+  LevelSpec dark, normal;
+  dark.name = "dark";
+  dark.distortion.brightness = 0.3;
+  normal.name = "normal";
+  normal.distortion.brightness = 1.0;
+  const std::string bundle = bundle_with_levels("stream-brightness-bundle", {dark, normal});
+  const Manifest manifest = read_manifest(bundle + "/manifest.json");
+  const auto distorted = distort_images(frames, std::vector<std::string>(frames.size(), "seq"),
+                                        parse_distortion_setting("brightness:0.4"), dir + "/cache", 1);
+  for (const char* format : {"RGB", "I420"}) {
+    SCOPED_TRACE(format);
+    GstHarness* h = gst_harness_new_parse(
+        ("videoconvert ! video/x-raw,format=" + std::string(format) + " ! gearnn bundle=" + bundle).c_str());
+    gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
+    for (const auto& d : distorted) {
+      const RgbImage img = read_png_rgb(d.path);
+      GstBuffer* in = gst_buffer_new_memdup(img.pixels.data(), img.pixels.size());
+      ASSERT_EQ(gst_harness_push(h, in), GST_FLOW_OK);
+      GstBuffer* out = gst_harness_pull(h);
+      GstGearnnSegmentation seg;
+      ASSERT_TRUE(gst_buffer_get_gearnn_segmentation(out, &seg));
+      ASSERT_TRUE(seg.measured & GST_GEARNN_MEASURED_BRIGHTNESS);
+      const double offline = relative_brightness(*d.mean_luma, luma_of_mean(manifest.normalization.mean));
+      EXPECT_NEAR(seg.measured_brightness, offline, std::string(format) == "RGB" ? 1e-9 : 0.005);
+      gst_buffer_unref(out);
+    }
+    gst_harness_teardown(h);
+  }
+}

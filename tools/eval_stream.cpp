@@ -1,0 +1,229 @@
+// gearnn-eval-stream: a bundle's accuracy measured through the elements.
+// A labelled split is encoded as a ladder of H.264 representations (the
+// offline encoder's recipe, as services encode), each representation is
+// played through h264parse ! gearnnquality ! avdec_h264 ! gearnn, and the
+// masks are scored against the labels at the labels' resolution: the
+// adaptive element, the element fixed on the base level, and the element
+// fixed on each level in turn (the best of them is the oracle).
+#include "cli/args.h"
+#include "cli/offline_options.h"
+#include "distort/apply.h"
+#include "distort/h264.h"
+#include "error.h"
+#include "eval/confusion.h"
+#include "eval/report.h"
+#include "manifest.h"
+#include "stream_player.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace gearnn;
+using namespace gearnn::cli;
+
+namespace {
+
+CommandSpec spec() {
+  CommandSpec s{
+      "gearnn-eval-stream --data ROOT --bundle BUNDLE --ladder SPEC -o REPORT_DIR [options]",
+      "Encodes the split's frames, in order, as one H.264 stream per representation\n"
+      "of SPEC (h264 settings: h264:480x360@22,320x240@400k,...), plays each through\n"
+      "the gearnn elements, and scores the masks. Rows: adaptive (level-source=auto),\n"
+      "base (fixed on the bundle's level without adaptor), oracle (the best fixed\n"
+      "level in hindsight, per representation), and fixed:<level> for every level.\n"
+      "Writes the formats of gearnn eval, with a table of the levels chosen.",
+      {{"--split", "S", "split to score (default val)"},
+       {"--bundle", "BUNDLE", "the bundle played by gearnn"},
+       {"--ladder", "SPEC", "representations, as H.264 distortion settings"},
+       {"--fps", "N", "frame rate the frames are encoded at (default 30)"},
+       {"--work", "DIR", "where the encoded streams go (default REPORT_DIR/streams)"},
+       {"--title", "T", "report title"},
+       {"--notes", "FILE", "Markdown appended to the report"},
+       {"--output", "DIR", "report folder", "-o"}},
+      0,
+      0};
+  for (const auto& o : data_options()) s.options.push_back(o);
+  return s;
+}
+
+std::string file_safe(const std::string& name) {
+  std::string out = name;
+  for (char& c : out)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '@') c = '_';
+  return out;
+}
+
+// Encodes the dataset's images, in order, to an Annex B file at `setting`.
+void encode(const Dataset& data, const DistortionSetting& setting, int fps, const std::string& path) {
+  std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
+  if (!out) throw Error(path + ": cannot write");
+  h264_roundtrip_stream(
+      data.size(), [&](size_t i) { return data.load_image(i); }, [](size_t, RgbImage&&, const H264FrameQp&) {},
+      h264_rate_of(setting), setting.size, fps,
+      [&](const uint8_t* bytes, size_t size) { out.write(reinterpret_cast<const char*>(bytes), std::streamsize(size)); });
+  out.close();
+  if (!out) throw Error(path + ": write error");
+  fs::rename(path + ".tmp", path);
+}
+
+struct Played {
+  ConfusionMatrix confusion;
+  std::map<std::string, size_t> frames_per_level;
+  size_t switches = 0;
+  double qp_sum = 0;
+  size_t qp_frames = 0;
+  explicit Played(int classes) : confusion(classes) {}
+};
+
+Played play(const std::string& stream, const Dataset& data, const tools::PlayOptions& o, int classes) {
+  Played p(classes);
+  size_t index = 0;
+  std::string last_level;
+  tools::play_h264_file(stream, o, [&](const GstGearnnSegmentation& seg) {
+    if (index >= data.size()) throw Error(stream + ": more frames came out than were encoded");
+    const ClassMap label = data.load_label(index++);
+    ClassMap predicted{int(seg.width), int(seg.height),
+                       std::vector<uint8_t>(seg.class_map, seg.class_map + size_t(seg.width) * seg.height)};
+    p.confusion.add(predicted, label);
+    ++p.frames_per_level[seg.level];
+    if (!last_level.empty() && last_level != seg.level) ++p.switches;
+    last_level = seg.level;
+    if (seg.measured & GST_GEARNN_MEASURED_H264_QP) {
+      p.qp_sum += seg.measured_qp;
+      ++p.qp_frames;
+    }
+  });
+  if (index != data.size())
+    throw Error(stream + ": " + std::to_string(index) + " frames came out of " + std::to_string(data.size()));
+  return p;
+}
+
+ResultRow row(const std::string& method, const std::string& level, const ConfusionMatrix& c) {
+  ResultRow r;
+  r.method = method;
+  r.level = level;
+  r.miou = c.miou();
+  r.class_iou = c.per_class_iou();
+  r.confusion = c.counts();
+  return r;
+}
+
+std::string fixed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+int run(int argc, char** argv) {
+  const CommandSpec s = spec();
+  const Args args(s, std::vector<std::string>(argv + 1, argv + argc));
+  if (args.help()) {
+    std::cout << help_text(s);
+    return 0;
+  }
+  gst_init(nullptr, nullptr);
+  tools::require_gearnn_plugin();
+  const std::string bundle = args.require("--bundle"), out_dir = args.require("--output");
+  const std::vector<DistortionSetting> ladder = level_spec_option(args, "--ladder");
+  for (const auto& r : ladder)
+    if (r.kind != DistortionSetting::Kind::h264) throw UsageError("--ladder takes h264 settings, not " + r.text());
+  const int fps = args.get_int("--fps", 30);
+  const int threads = apply_threads(args);
+  const Dataset data = open_dataset(args, "--split", "val");
+  if (data.size() == 0) throw Error("the split has no frames");
+  const std::string manifest_path = manifest_path_of(bundle);
+  const Manifest m = read_manifest(manifest_path);
+  const int classes = int(m.classes.size());
+  std::string base_level = m.levels[0].name;
+  for (const auto& l : m.levels)
+    if (!l.adaptor) base_level = l.name;
+
+  const std::string work = args.get("--work", (fs::path(out_dir) / "streams").string());
+  fs::create_directories(work);
+  std::vector<ResultRow> rows;
+  std::ostringstream table;
+  table << "## Levels chosen by the adaptive element\n\n"
+        << "| representation | mean measured QP | switches | frames per level | oracle level |\n"
+        << "|---|---:|---:|---|---|\n";
+  std::vector<std::string> rep_names;
+  for (const DistortionSetting& rep : ladder) {
+    const std::string name = rep.text().substr(5);  // without "h264:"
+    rep_names.push_back(name);
+    const std::string stream = (fs::path(work) / (file_safe(name) + ".h264")).string();
+    if (!fs::exists(stream)) encode(data, rep, fps, stream);
+    std::fprintf(stderr, "%s: playing %zu frames\n", name.c_str(), data.size());
+
+    tools::PlayOptions o;
+    o.bundle = bundle;
+    o.threads = threads;
+    const Played adaptive = play(stream, data, o, classes);
+    rows.push_back(row("adaptive", name, adaptive.confusion));
+    o.level_source = "fixed";
+    const ResultRow* best = nullptr;
+    const size_t first_fixed = rows.size();
+    for (const LevelSpec& level : m.levels) {
+      o.level = level.name;
+      rows.push_back(row("fixed:" + level.name, name, play(stream, data, o, classes).confusion));
+    }
+    for (size_t i = first_fixed; i < rows.size(); ++i)
+      if (!best || rows[i].miou > best->miou) best = &rows[i];
+    const std::string best_level = best->method.substr(6);
+    ResultRow oracle = *best, base = rows[first_fixed];
+    for (size_t i = first_fixed; i < rows.size(); ++i)
+      if (rows[i].method == "fixed:" + base_level) base = rows[i];
+    oracle.method = "oracle";
+    base.method = "base";
+    rows.push_back(oracle);
+    rows.push_back(base);
+    std::string levels;
+    for (const auto& [level, n] : adaptive.frames_per_level) levels += (levels.empty() ? "" : ", ") + level + " " + std::to_string(n);
+    table << "| " << name << " | "
+          << (adaptive.qp_frames ? fixed(adaptive.qp_sum / double(adaptive.qp_frames)) : std::string("-")) << " | "
+          << adaptive.switches << " | " << levels << " | " << best_level << " |\n";
+    std::fprintf(stderr, "%s: adaptive %.2f, base %.2f, oracle %s %.2f\n", name.c_str(), adaptive.confusion.miou(),
+                 base.miou, best_level.c_str(), oracle.miou);
+  }
+
+  ReportInfo info;
+  info.title = args.get("--title", "gearnn through the elements: " + bundle);
+  for (const auto& c : m.classes) info.class_names.push_back(c.name);
+  info.level_order = rep_names;
+  info.method_order = {"adaptive", "base", "oracle"};
+  std::ostringstream notes;
+  notes << "\n" << table.str() << "\n";
+  notes << "Each representation is the split's " << data.size() << " frames in list order, encoded at " << fps
+        << " frames/s by `" << h264_recipe() << "`, and played through `h264parse ! gearnnquality ! avdec_h264 ! "
+        << "gearnn` (" << (threads > 0 ? std::to_string(threads) : std::string("default")) << " threads). "
+        << "Masks are scored at the labels' resolution. `base` is the element fixed on level " << base_level
+        << "; `oracle` is, per representation, the fixed level that scored best in hindsight.\n";
+  if (args.has("--notes")) {
+    std::ifstream in(args.get("--notes"));
+    if (!in) throw Error(args.get("--notes") + ": cannot read");
+    notes << "\n" << in.rdbuf();
+  }
+  info.notes_markdown = notes.str();
+  write_report(out_dir, info, rows);
+  std::cout << "wrote " << out_dir << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "gearnn-eval-stream: " << e.what() << "\n" << spec().usage << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "gearnn-eval-stream: " << e.what() << "\n";
+    return 1;
+  }
+}

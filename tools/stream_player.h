@@ -1,0 +1,31 @@
+#pragma once
+// Plays an H.264 elementary stream through the real elements
+// (h264parse ! gearnnquality ! avdec_h264 ! gearnn ! appsink) and hands
+// each frame's segmentation meta to a callback, in order.
+#include <functional>
+#include <string>
+
+#include <gst/gst.h>
+
+#include "gearnnmeta.h"
+
+namespace gearnn::tools {
+
+struct PlayOptions {
+  std::string bundle;
+  std::string level_source = "auto";  // or "fixed" with `level`
+  std::string level;
+  int threads = 0;
+};
+
+// Makes sure the gearnn elements can be found: GST_PLUGIN_PATH, the
+// registry, or the build folder this tool was built in. Throws gearnn::Error
+// with a message saying what to set when they cannot.
+void require_gearnn_plugin();
+
+// Throws gearnn::Error (naming the file and the element) when the pipeline
+// cannot be built, posts an error, or ends without EOS.
+void play_h264_file(const std::string& path, const PlayOptions& options,
+                    const std::function<void(const GstGearnnSegmentation&)>& frame);
+
+}  // namespace gearnn::tools
