@@ -100,7 +100,7 @@ std::vector<GstSample*> decode_frames(const std::string& video, int width, int h
                            ",pixel-aspect-ratio=1/1 ! appsink name=sink sync=false";
   GError* error = nullptr;
   GstElement* pipeline = gst_parse_launch(desc.c_str(), &error);
-  if (!pipeline) {
+  if (error) {  // set also for a pipeline built without a missing element
     std::fprintf(stderr, "gearnn-gst-bench: %s\n", error->message);
     std::exit(1);
   }
@@ -193,9 +193,11 @@ SideResult run_pipeline(const Options& o, const std::vector<GstSample*>& samples
                            "\" threads=" + std::to_string(o.threads) + " ! fakesink name=sink sync=false";
   GError* error = nullptr;
   GstElement* pipeline = gst_parse_launch(desc.c_str(), &error);
-  if (!pipeline) {
+  if (error) {  // a missing gearnn still gives a pipeline, whose appsrc would block for good
     std::fprintf(stderr, "gearnn-gst-bench: %s (is GST_PLUGIN_PATH set to the build's gst folder?)\n",
                  error->message);
+    if (pipeline) gst_object_unref(pipeline);
+    g_error_free(error);
     return {};
   }
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
@@ -311,6 +313,13 @@ int main(int argc, char** argv) {
 
   std::shared_ptr<const gearnn::Bundle> bundle = load_bundle(o.bundle);
   if (!bundle) return 1;
+  if (GstElementFactory* f = gst_element_factory_find("gearnn")) {
+    gst_object_unref(f);
+  } else {
+    std::fprintf(stderr, "gearnn-gst-bench: no gearnn element: set GST_PLUGIN_PATH to the build's gst folder "
+                         "(pipelines/bench.sh does)\n");
+    return 1;
+  }
 
   // Alternate the two, `repeat` times each, and keep the best of each: on a
   // shared machine the other load only ever slows a run down.

@@ -10,9 +10,12 @@
  * small adaptor. A switch swaps a weight table; it copies no weights.
  *
  * What is measured (`level-source`): the resolution from the caps, the H.264
- * mean QP or the JPEG quality from the quality meta that `gearnnquality` puts
- * on encoded frames upstream of the decoder, and the brightness from the
- * frame's mean luma. In `auto` the bundle's levels decide which of these are
+ * slice QP (made P-equivalent and averaged over `qp-window` frames) or the
+ * JPEG quality from the quality meta that `gearnnquality` puts on encoded
+ * frames upstream of the decoder, and the brightness from the frame's mean
+ * luma (the Y plane of YUV frames). The definitions are the engine's
+ * (src/measure/), the ones the offline side describes levels with; the
+ * choice itself is the engine's gearnn::LevelSelector. In `auto` the bundle's levels decide which of these are
  * used; a dimension that this stream cannot provide is left out (matching
  * falls back to the others) and a warning says so once.
  *
@@ -580,9 +583,10 @@ static void gst_gearnn_class_init(GstGearnnClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_QP_WINDOW,
       g_param_spec_uint("qp-window", "QP window",
-                        "The measured H.264 QP is the mean over this many recent frames (1 = each frame's own). "
-                        "I, P and B frames of one stream differ by several QP by design; the window keeps the "
-                        "level on the stream's quality. Cleared on a caps change (a new representation)",
+                        "The measured H.264 QP is the mean P-equivalent slice QP over this many recent frames, "
+                        "I frames counting only while there is nothing else (the definition the offline side "
+                        "describes levels with, at 8). Cleared on a caps change (a new representation) and a "
+                        "flush; until it has filled again, each frame takes the nearest level",
                         1, 1000, kDefaultQpWindow, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_HYSTERESIS,

@@ -4,7 +4,8 @@
 #   pipelines/dash.sh [BUNDLE] [OUT_DIR] [--seconds S] [--threads N] [--sync]
 #
 # 1. ffmpeg makes a three-representation ladder from opencv-doc's vtest.avi:
-#    240x180 at CRF 38, 320x240 at CRF 30, 480x360 at CRF 22 (1 s segments);
+#    240x180 at CRF 38, 320x240 at CRF 30, 480x360 at CRF 22 (1 s segments,
+#    x264's default preset, as a service encodes);
 # 2. python3 -m http.server serves it on 127.0.0.1 (a free port);
 # 3. urisourcebin ! parsebin ! h264parse ! gearnnquality ! avdec_h264 !
 #    gearnn ! gearnnoverlay plays it while dashdemux2's connection-bitrate is
@@ -37,7 +38,7 @@ rm -rf "$ladder" "$out/masks"
 mkdir -p "$ladder"
 echo "== DASH ladder from $video (${seconds} s): 240x180 CRF 38, 320x240 CRF 30, 480x360 CRF 22"
 ffmpeg -hide_banner -loglevel error -y -i "$video" -t "$seconds" -map 0:v -map 0:v -map 0:v \
-  -c:v libx264 -preset veryfast -pix_fmt yuv420p \
+  -c:v libx264 -pix_fmt yuv420p \
   -filter:v:0 scale=240:180 -crf:v:0 38 -filter:v:1 scale=320:240 -crf:v:1 30 -filter:v:2 scale=480:360 -crf:v:2 22 \
   -g 10 -keyint_min 10 -sc_threshold 0 \
   -f dash -seg_duration 1 -use_template 1 -use_timeline 0 -adaptation_sets "id=0,streams=v" "$ladder/manifest.mpd"

@@ -1,5 +1,6 @@
 #include "image.h"
 
+#include "checked_file.h"
 #include "error.h"
 
 #include <png.h>
@@ -14,7 +15,8 @@ std::vector<uint8_t> read_png(const std::string& path, uint32_t format, int& wid
   png_image image;
   std::memset(&image, 0, sizeof image);
   image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_file(&image, path.c_str()))
+  const std::vector<char> bytes = read_regular_file(path, kMaxImageFileBytes);
+  if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
     throw Error(path + ": cannot read PNG: " + image.message);
   image.format = format;
   std::vector<uint8_t> pixels(PNG_IMAGE_SIZE(image));

@@ -1,5 +1,6 @@
 #include "manifest.h"
 
+#include "checked_file.h"
 #include "error.h"
 
 #include <nlohmann/json.hpp>
@@ -87,13 +88,14 @@ std::string manifest_path_of(const std::string& bundle) {
 }
 
 Manifest read_manifest(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open bundle manifest");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": cannot open bundle manifest: no such file or folder");
+  const std::vector<char> text = read_regular_file(path, kMaxTextFileBytes);
   json j;
   try {
-    j = json::parse(in);
+    j = json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
-    throw Error(path + ": manifest is not valid JSON: " + e.what());
+    throw Error(path + ": manifest is not valid JSON: " + escape_untrusted(e.what()));
   }
   if (!j.is_object()) throw Error(path + ": manifest is not a JSON object");
   if (j.value("format", "") != "gearnn-bundle") throw Error(path + ": not a gearnn bundle manifest (format)");

@@ -1,5 +1,6 @@
 #include "sha256.h"
 
+#include "checked_file.h"
 #include "error.h"
 
 #include <openssl/evp.h>
@@ -13,18 +14,11 @@
 namespace gearnn {
 
 std::string sha256_of_file(const std::string& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) throw Error(path + ": cannot open: " + std::strerror(errno));
-
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
     throw Error("SHA-256 is not available from OpenSSL");
-
-  std::vector<unsigned char> buffer(1 << 20);
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0)
-    EVP_DigestUpdate(ctx.get(), buffer.data(), n);
-  if (std::ferror(file.get())) throw Error(path + ": read error");
+  read_regular_file_chunks(path, kMaxTensorFileBytes,
+                           [&](const char* data, size_t size) { EVP_DigestUpdate(ctx.get(), data, size); });
 
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;

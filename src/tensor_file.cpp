@@ -1,5 +1,6 @@
 #include "tensor_file.h"
 
+#include "checked_file.h"
 #include "error.h"
 
 #include <ATen/ATen.h>
@@ -36,16 +37,6 @@ const char* dtype_name(at::ScalarType type) {
   for (const auto& d : kDtypes)
     if (d.type == type) return d.name;
   return nullptr;
-}
-
-std::vector<char> read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  std::streamsize size = in.tellg();
-  in.seekg(0);
-  std::vector<char> bytes(static_cast<size_t>(size));
-  if (size > 0 && !in.read(bytes.data(), size)) throw Error(path + ": read error");
-  return bytes;
 }
 
 uint64_t read_le64(const char* p) {
@@ -102,7 +93,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const nlohma
 }  // namespace
 
 TensorFile read_tensor_file(const std::string& path) {
-  const std::vector<char> bytes = read_whole_file(path);
+  const std::vector<char> bytes = read_regular_file(path, kMaxTensorFileBytes);
   if (bytes.size() < 8)
     throw Error(path + ": truncated: " + std::to_string(bytes.size()) +
                 " bytes, shorter than the 8-byte header length");
@@ -116,7 +107,7 @@ TensorFile read_tensor_file(const std::string& path) {
   try {
     header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + header_size);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": header is not valid JSON: " + e.what());
+    throw Error(path + ": header is not valid JSON: " + escape_untrusted(e.what()));
   }
   if (!header.is_object()) throw Error(path + ": header is not a JSON object");
 

@@ -9,6 +9,7 @@
 #   jpeg       JPEG quality 10..100 bundle + its baselines + report
 #   brightness brightness 0.1..2.0 bundle + its baselines + report
 #   sweep      the two hardest JPEG levels adapted at budgets 0.1%..1%
+#   stream     the ABR bundle measured through the elements on a bitrate ladder
 #
 # Every step resumes where it stopped (training checkpoints every epoch, adapt
 # keeps finished levels). Work files (checkpoints, whole fine-tuned models,
@@ -114,6 +115,16 @@ EOF
   "$gearnn" inspect "$ship" > "$ship/inspect.txt"
 }
 
+# The ABR bundle through the elements (gearnn-eval-stream): CamVid val, whose
+# frames no training step used (its sequence, 0016E5, is also in train), as a
+# five-rung bitrate ladder mixing resolution and quality as services do.
+stream_ladder="h264:480x360@1200k,480x360@500k,320x240@400k,320x240@150k,240x180@80k"
+step_stream() {
+  run "${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads" --split val \
+    --bundle models/camvid-abr --ladder "$stream_ladder" --work "$work/streams" \
+    --title "camvid-abr through the elements: CamVid val as a bitrate ladder" -o models/camvid-abr/stream-report
+}
+
 step_abr() { mkdir -p models/camvid-abr && adapt_and_compare abr "$abr_levels" "$abr_base_level"; }
 step_jpeg() { mkdir -p models/camvid-jpeg && adapt_and_compare jpeg "$jpeg_levels" "$jpeg_base_level"; }
 step_brightness() {
@@ -191,7 +202,7 @@ GP
 [ -x "$gearnn" ] || { echo "make.sh: $gearnn is not built (scripts/setup.sh)" >&2; exit 1; }
 [ -f "$data/train.txt" ] || { echo "make.sh: no CamVid at $data (set CAMVID)" >&2; exit 1; }
 for step in "$@"; do
-  if [ "$step" = all ]; then set -- base heldout abr jpeg brightness sweep; break; fi
+  if [ "$step" = all ]; then set -- base heldout abr stream jpeg brightness sweep; break; fi
 done
 for step in "$@"; do
   declare -F "step_$step" >/dev/null || { echo "make.sh: unknown step '$step'" >&2; exit 2; }

@@ -14,9 +14,12 @@ namespace {
 const CommandSpec kSpec{
     "gearnn distort SETTING IN.png -o OUT.png [--json]",
     "Applies one distortion setting to a PNG image and writes the pixels a model\n"
-    "would see, then prints what the runtime would measure on them.\n"
-    "SETTING is clean, jpeg:Q (IJG quality 1..100), brightness:F (pixel x F),\n"
-    "h264:WxH@CRF or h264:@CRF (x264 CRF 0..51, one frame), or resize:WxH.",
+    "would see, then prints what the runtime would measure on them: the size, the\n"
+    "JPEG quality or H.264 QP, and the mean luma (brightness is that luma over a\n"
+    "bundle's reference). SETTING is clean, jpeg:Q (IJG quality 1..100),\n"
+    "brightness:F (pixel x F), h264:WxH@CRF, h264:WxH@KBITSk or h264:@CRF, or\n"
+    "resize:WxH. An H.264 image is encoded alone, as an I frame, whose QP is not\n"
+    "that of a stream's P and B frames: levels are made from sequences (adapt).",
     {{"--output", "OUT.png", "PNG to write", "-o"}, {"--json", "", "print JSON"}},
     2,
     2};
@@ -46,11 +49,12 @@ int run_distort(const std::vector<std::string>& argv) {
     if (m.resolution) measured["resolution"] = {m.resolution->width, m.resolution->height};
     if (m.h264_qp) measured["h264_qp"] = *m.h264_qp;
     if (m.jpeg_quality) measured["jpeg_quality"] = *m.jpeg_quality;
-    if (m.brightness) measured["brightness"] = *m.brightness;
+    measured["mean_luma"] = result.mean_luma;
     const nlohmann::json j = {{"setting", setting.text()}, {"input", in}, {"output", out}, {"measured", measured}};
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << setting.text() << ": " << in << " -> " << out << ", measured " << m.describe() << "\n";
+    std::cout << setting.text() << ": " << in << " -> " << out << ", measured " << m.describe() << " mean_luma="
+              << result.mean_luma << "\n";
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "data/dataset.h"
 
+#include "checked_file.h"
 #include "error.h"
 
 #include <algorithm>
@@ -32,8 +33,8 @@ std::string resolve_listed(const fs::path& root, const std::string& entry) {
 }
 
 std::vector<Sample> read_camvid_list(const fs::path& root, const fs::path& list) {
-  std::ifstream in(list);
-  if (!in) throw Error(list.string() + ": cannot read list file");
+  const std::vector<char> text = read_regular_file(list.string(), kMaxTextFileBytes);
+  std::istringstream in(std::string(text.begin(), text.end()));
   std::vector<Sample> samples;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -42,7 +43,8 @@ std::vector<Sample> read_camvid_list(const fs::path& root, const fs::path& list)
     std::string image, label, extra;
     if (!(fields >> image) || image[0] == '#') continue;  // blank line or comment
     if (!(fields >> label) || (fields >> extra))
-      throw Error(list.string() + ":" + std::to_string(number) + ": expected 'IMAGE LABEL', got '" + line + "'");
+      throw Error(list.string() + ":" + std::to_string(number) + ": expected 'IMAGE LABEL', got '" +
+                  escape_untrusted(line) + "'");
     Sample s;
     s.image_path = resolve_listed(root, image);
     s.label_path = resolve_listed(root, label);

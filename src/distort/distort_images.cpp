@@ -2,6 +2,7 @@
 
 #include "distort/apply.h"
 #include "distort/h264.h"
+#include "checked_file.h"
 #include "error.h"
 #include "image.h"
 #include "measure/stream_quality.h"
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -67,9 +69,10 @@ std::string folder_name(const std::string& setting_text) {
 }
 
 Resolution png_size(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char h[24] = {};
-  if (!in.read(reinterpret_cast<char*>(h), sizeof h)) throw Error(path + ": cannot read a PNG header");
+  const std::vector<char> start = read_regular_file_start(path, kMaxImageFileBytes, 24);
+  if (start.size() < 24) throw Error(path + ": cannot read a PNG header");
+  unsigned char h[24];
+  std::memcpy(h, start.data(), sizeof h);
   static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   if (!std::equal(signature, signature + 8, h) || std::string(reinterpret_cast<char*>(h + 12), 4) != "IHDR")
     throw Error(path + ": not a PNG file");
@@ -129,10 +132,11 @@ public:
 
   // The unit's results when its record is complete and its files are there.
   std::optional<std::vector<DistortedImage>> read(const Unit& u) const {
-    std::ifstream in(record_path(u));
-    if (!in) return std::nullopt;
+    std::error_code ec;
+    if (!fs::exists(record_path(u), ec)) return std::nullopt;
     try {
-      const json j = json::parse(in);
+      const std::vector<char> text = read_regular_file(record_path(u).string(), kMaxTextFileBytes);
+      const json j = json::parse(text.begin(), text.end());
       if (j.at("version") != kCacheVersion || j.at("setting") != setting_ || j.at("frames").size() != u.inputs.size())
         return std::nullopt;
       std::vector<DistortedImage> out;
