@@ -15,9 +15,10 @@
  * frames upstream of the decoder, and the brightness from the frame's mean
  * luma (the Y plane of YUV frames). The definitions are the engine's
  * (src/measure/), the ones the offline side describes levels with; the
- * choice itself is the engine's gearnn::LevelSelector. In `auto` the bundle's levels decide which of these are
- * used; a dimension that this stream cannot provide is left out (matching
- * falls back to the others) and a warning says so once.
+ * choice itself is the engine's gearnn::LevelSelector. In `auto` the
+ * bundle's levels decide which of these are used; a dimension that this
+ * stream cannot provide is left out (matching falls back to the others) and
+ * a warning says so once.
  *
  * On every change of level the element posts an element message
  * `gearnn-level-switch` with the fields `from` (string, empty for the first

@@ -10,8 +10,10 @@
 #include "distort/apply.h"
 #include "distort/h264.h"
 #include "error.h"
+#include "experiment/adapt.h"
 #include "eval/confusion.h"
 #include "eval/report.h"
+#include "bundle.h"
 #include "manifest.h"
 #include "stream_player.h"
 
@@ -37,11 +39,14 @@ CommandSpec spec() {
       "of SPEC (h264 settings: h264:480x360@22,320x240@400k,...), plays each through\n"
       "the gearnn elements, and scores the masks. Rows: adaptive (level-source=auto),\n"
       "base (fixed on the bundle's level without adaptor), oracle (the best fixed\n"
-      "level in hindsight, per representation), and fixed:<level> for every level.\n"
+      "level in hindsight, per representation), fixed:<level> for every level, and\n"
+      "with --switching, DNN switching (each level's whole fine-tuned model, chosen\n"
+      "by the same element as the adaptors are).\n"
       "Writes the formats of gearnn eval, with a table of the levels chosen.",
       {{"--split", "S", "split to score (default val)"},
        {"--bundle", "BUNDLE", "the bundle played by gearnn"},
        {"--ladder", "SPEC", "representations, as H.264 distortion settings"},
+       {"--switching", "DIR", "whole models per level (gearnn adapt's --switching-out)"},
        {"--fps", "N", "frame rate the frames are encoded at (default 30)"},
        {"--work", "DIR", "where the encoded streams go (default REPORT_DIR/streams)"},
        {"--title", "T", "report title"},
@@ -105,8 +110,10 @@ Played play(const std::string& stream, const Dataset& data, const tools::PlayOpt
   return p;
 }
 
-ResultRow row(const std::string& method, const std::string& level, const ConfusionMatrix& c) {
+ResultRow row(const std::string& method, const std::string& level, const ConfusionMatrix& c, int64_t resident = 0) {
   ResultRow r;
+  r.resident_params = resident;
+  r.resident_bytes = resident * int64_t(sizeof(float));
   r.method = method;
   r.level = level;
   r.miou = c.miou();
@@ -138,8 +145,11 @@ int run(int argc, char** argv) {
   const int threads = apply_threads(args);
   const Dataset data = open_dataset(args, "--split", "val");
   if (data.size() == 0) throw Error("the split has no frames");
-  const std::string manifest_path = manifest_path_of(bundle);
-  const Manifest m = read_manifest(manifest_path);
+  const auto loaded = Bundle::load(bundle);  // a bad bundle fails here, before any encoding
+  const Manifest& m = loaded->manifest();
+  int64_t resident = loaded->base_params();
+  for (size_t l = 0; l < loaded->level_count(); ++l) resident += loaded->adaptor_params(l);
+  const int64_t switching_resident = loaded->base_params() * int64_t(loaded->level_count());
   const int classes = int(m.classes.size());
   std::string base_level = m.levels[0].name;
   for (const auto& l : m.levels)
@@ -147,6 +157,11 @@ int run(int argc, char** argv) {
 
   const std::string work = args.get("--work", (fs::path(out_dir) / "streams").string());
   fs::create_directories(work);
+  std::string switching;
+  if (args.has("--switching")) {
+    switching = (fs::path(work) / "switching-bundle").string();
+    write_switching_bundle(bundle, args.get("--switching"), switching);
+  }
   std::vector<ResultRow> rows;
   std::ostringstream table;
   table << "## Levels chosen by the adaptive element\n\n"
@@ -164,13 +179,18 @@ int run(int argc, char** argv) {
     o.bundle = bundle;
     o.threads = threads;
     const Played adaptive = play(stream, data, o, classes);
-    rows.push_back(row("adaptive", name, adaptive.confusion));
+    rows.push_back(row("adaptive", name, adaptive.confusion, resident));
+    if (!switching.empty()) {
+      tools::PlayOptions w = o;
+      w.bundle = switching;
+      rows.push_back(row("switching", name, play(stream, data, w, classes).confusion, switching_resident));
+    }
     o.level_source = "fixed";
     const ResultRow* best = nullptr;
     const size_t first_fixed = rows.size();
     for (const LevelSpec& level : m.levels) {
       o.level = level.name;
-      rows.push_back(row("fixed:" + level.name, name, play(stream, data, o, classes).confusion));
+      rows.push_back(row("fixed:" + level.name, name, play(stream, data, o, classes).confusion, resident));
     }
     for (size_t i = first_fixed; i < rows.size(); ++i)
       if (!best || rows[i].miou > best->miou) best = &rows[i];
@@ -195,7 +215,7 @@ int run(int argc, char** argv) {
   info.title = args.get("--title", "gearnn through the elements: " + bundle);
   for (const auto& c : m.classes) info.class_names.push_back(c.name);
   info.level_order = rep_names;
-  info.method_order = {"adaptive", "base", "oracle"};
+  info.method_order = {"adaptive", "base", "oracle", "switching"};
   std::ostringstream notes;
   notes << "\n" << table.str() << "\n";
   notes << "Each representation is the split's " << data.size() << " frames in list order, encoded at " << fps

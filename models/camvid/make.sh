@@ -120,8 +120,10 @@ EOF
 # five-rung bitrate ladder mixing resolution and quality as services do.
 stream_ladder="h264:480x360@1200k,480x360@500k,320x240@400k,320x240@150k,240x180@80k"
 step_stream() {
+  local switching=()  # DNN switching too, where the abr step's whole models are in the work folder
+  [ -d "$work/abr.switching" ] && switching=(--switching "$work/abr.switching")
   run "${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads" --split val \
-    --bundle models/camvid-abr --ladder "$stream_ladder" --work "$work/streams" \
+    --bundle models/camvid-abr "${switching[@]}" --ladder "$stream_ladder" --work "$work/streams" \
     --title "camvid-abr through the elements: CamVid val as a bitrate ladder" -o models/camvid-abr/stream-report
 }
 

@@ -169,6 +169,33 @@ std::string switching_model_path(const std::string& switching_dir, const std::st
   return (fs::path(switching_dir) / (file_safe_name(level_name) + ".safetensors")).string();
 }
 
+void write_switching_bundle(const std::string& bundle, const std::string& switching_dir, const std::string& output) {
+  const auto b = Bundle::load(bundle);
+  const Architecture& arch = b->architecture();
+  std::vector<std::string> all_layers;
+  for (const Layer& layer : arch.layers()) all_layers.push_back(layer.name);
+  Manifest m = b->manifest();
+  std::vector<NamedTensors> models;
+  for (LevelSpec& level : m.levels) {
+    const std::string path = switching_model_path(switching_dir, level.name);
+    const TensorFile whole = read_tensor_file(path);
+    NamedTensors tensors;
+    for (const Layer& layer : arch.layers())
+      for (size_t s : layer.slots) {
+        const std::string& name = arch.slots()[s].name;
+        const auto it = whole.tensors.find(name);
+        if (it == whole.tensors.end()) throw Error(path + ": tensor '" + name + "' is missing (" + arch.name() + ")");
+        tensors[name] = it->second;
+      }
+    models.push_back(std::move(tensors));
+    level.adaptor = AdaptorRef{"", "", all_layers};
+    level.budget = 0;
+    level.sensitivity.clear();
+  }
+  write_bundle(output, m, named_weights(arch, b->base_weights()), models);
+  Bundle::load(output);  // shapes and dtypes, by the loader every bundle goes through
+}
+
 void merge_bundles(const std::vector<std::string>& bundles, const std::string& output) {
   if (bundles.empty()) throw Error("merge: no bundles given");
   Manifest merged;

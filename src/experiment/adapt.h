@@ -48,6 +48,12 @@ AugmentOptions level_augment(const AugmentOptions& augment, const DistortionSett
 // Where build_adapted_bundle keeps level `name`'s whole fine-tuned model.
 std::string switching_model_path(const std::string& switching_dir, const std::string& level_name);
 
+// DNN switching as a bundle: `bundle`'s levels, each with an "adaptor" of
+// every layer taken from its whole fine-tuned model in `switching_dir`, so
+// that the runtime serves the switching baseline like any bundle (with
+// levels x the base's memory).
+void write_switching_bundle(const std::string& bundle, const std::string& switching_dir, const std::string& output);
+
 // Joins bundles made from the same base (for example one per level) into one.
 void merge_bundles(const std::vector<std::string>& bundles, const std::string& output);
 
