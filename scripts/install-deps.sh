@@ -8,8 +8,8 @@ packages=(
   build-essential meson ninja-build pkg-config ccache
   # engine
   libtorch-dev nlohmann-json3-dev libpng-dev libssl-dev
-  # tests and the checkpoint converter
-  libgtest-dev python3-torch
+  # tests and the checkpoint converter; clang's libFuzzer and sanitizers for the fuzz targets
+  libgtest-dev python3-torch clang libclang-rt-dev
   # offline side: codecs for distortion generators, plots
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libjpeg-dev gnuplot-nox
   # plugin

@@ -18,7 +18,9 @@ namespace {
 Distortion parse_distortion(const json& j, std::optional<double>& crf, const std::string& where) {
   if (!j.is_object()) throw Error(where + ": distortion must be an object");
   Distortion d;
-  for (const auto& [key, value] : j.items()) {
+  for (auto item = j.begin(); item != j.end(); ++item) {
+    const std::string& key = item.key();
+    const json& value = item.value();
     auto number = [&]() {
       if (!value.is_number()) throw Error(where + ": distortion '" + key + "' must be a number");
       return value.get<double>();
@@ -91,14 +93,19 @@ Manifest read_manifest(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path + ": cannot open bundle manifest: no such file or folder");
   const std::vector<char> text = read_regular_file(path, kMaxTextFileBytes);
+  return parse_manifest(text.data(), text.size(), path);
+}
+
+Manifest parse_manifest(const char* text, size_t size, const std::string& path) {
   json j;
   try {
-    j = json::parse(text.begin(), text.end());
+    j = json::parse(text, text + size);
   } catch (const json::exception& e) {
     throw Error(path + ": manifest is not valid JSON: " + escape_untrusted(e.what()));
   }
   if (!j.is_object()) throw Error(path + ": manifest is not a JSON object");
-  if (j.value("format", "") != "gearnn-bundle") throw Error(path + ": not a gearnn bundle manifest (format)");
+  if (!j.contains("format") || j["format"] != "gearnn-bundle")
+    throw Error(path + ": not a gearnn bundle manifest (format)");
   const int version = field<int>(j, "version", path);
   if (version != kBundleFormatVersion)
     throw Error(path + ": bundle format version " + std::to_string(version) + ", this build reads " +

@@ -64,6 +64,8 @@ std::string manifest_path_of(const std::string& bundle);
 // Parses and checks the manifest's own structure (types, ranges, unique level
 // names, one set of dimensions for all levels). Throws gearnn::Error naming the file.
 Manifest read_manifest(const std::string& manifest_path);
+// The same from the manifest's bytes; `path` names it in errors.
+Manifest parse_manifest(const char* text, size_t size, const std::string& path);
 // Refuses levels whose descriptor was computed with measurement definitions
 // other than this build's, in a dimension whose definition has changed; the
 // message says how to re-describe them. Bundle::load calls it.

@@ -94,6 +94,10 @@ Entry parse_entry(const std::string& path, const std::string& name, const nlohma
 
 TensorFile read_tensor_file(const std::string& path) {
   const std::vector<char> bytes = read_regular_file(path, kMaxTensorFileBytes);
+  return parse_tensor_file(bytes, path);
+}
+
+TensorFile parse_tensor_file(const std::vector<char>& bytes, const std::string& path) {
   if (bytes.size() < 8)
     throw Error(path + ": truncated: " + std::to_string(bytes.size()) +
                 " bytes, shorter than the 8-byte header length");

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace gearnn {
 
@@ -19,6 +20,8 @@ struct TensorFile {
 
 // Throws gearnn::Error naming the file (and the tensor) on any problem.
 TensorFile read_tensor_file(const std::string& path);
+// The same from the file's bytes; `path` names it in errors.
+TensorFile parse_tensor_file(const std::vector<char>& bytes, const std::string& path);
 
 // Tensors are written in name order; they may live on any device.
 void write_tensor_file(const std::string& path, const NamedTensors& tensors,

@@ -152,7 +152,9 @@ TEST(LevelSelector, StartChecks) {
   EXPECT_NE(s.warning().find("small-good"), std::string::npos) << s.warning();
   for (Dimension d : kDimensions) EXPECT_FALSE(s.uses(d));
   EXPECT_EQ(s.next(seen(480, 360, frame(H264FrameType::P, 38)), false).level, 2u);
-  LevelSelector qp_only(ladder(), 0, SelectorSettings{LevelSource::qp});
+  SelectorSettings qp;
+  qp.source = LevelSource::qp;
+  LevelSelector qp_only(ladder(), 0, qp);
   EXPECT_TRUE(qp_only.warning().empty());
   EXPECT_TRUE(qp_only.uses(Dimension::h264_qp));
   EXPECT_FALSE(qp_only.uses(Dimension::resolution));

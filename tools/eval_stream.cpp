@@ -58,13 +58,6 @@ CommandSpec spec() {
   return s;
 }
 
-std::string file_safe(const std::string& name) {
-  std::string out = name;
-  for (char& c : out)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '@') c = '_';
-  return out;
-}
-
 // Encodes the dataset's images, in order, to an Annex B file at `setting`.
 void encode(const Dataset& data, const DistortionSetting& setting, int fps, const std::string& path) {
   std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
@@ -171,7 +164,7 @@ int run(int argc, char** argv) {
   for (const DistortionSetting& rep : ladder) {
     const std::string name = rep.text().substr(5);  // without "h264:"
     rep_names.push_back(name);
-    const std::string stream = (fs::path(work) / (file_safe(name) + ".h264")).string();
+    const std::string stream = (fs::path(work) / (file_safe_name(name) + ".h264")).string();
     if (!fs::exists(stream)) encode(data, rep, fps, stream);
     std::fprintf(stderr, "%s: playing %zu frames\n", name.c_str(), data.size());
 

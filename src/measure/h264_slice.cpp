@@ -42,11 +42,13 @@ public:
     const uint32_t k = ue();
     return (k & 1) ? int32_t((k + 1) / 2) : -int32_t(k / 2);
   }
-  // ue() that must not exceed `max`.
+  // ue() that must not exceed `max`; 0 (and failed) when it does, so that
+  // no caller loops or indexes by an out-of-range count.
   uint32_t ue_max(uint32_t max) {
     const uint32_t v = ue();
-    if (v > max) failed = true;
-    return v;
+    if (v <= max) return v;
+    failed = true;
+    return 0;
   }
 
   bool failed = false;
@@ -211,9 +213,9 @@ bool H264SliceReader::parse_pps(size_t rbsp_size) {
   if (groups > 1) {
     const uint32_t map_type = b.ue_max(6);
     if (map_type == 0) {
-      for (uint32_t g = 0; g < groups; ++g) b.ue();
+      for (uint32_t g = 0; g < groups && !b.failed; ++g) b.ue();
     } else if (map_type == 2) {
-      for (uint32_t g = 0; g + 1 < groups; ++g) {
+      for (uint32_t g = 0; g + 1 < groups && !b.failed; ++g) {
         b.ue();
         b.ue();
       }
