@@ -140,6 +140,13 @@ static void gst_gearnn_overlay_get_property(GObject* object, guint id, GValue* v
   GST_OBJECT_UNLOCK(self);
 }
 
+// A controlled alpha (GstController) follows its control source at each frame's stream time.
+static void gst_gearnn_overlay_before_transform(GstBaseTransform* trans, GstBuffer* buf) {
+  const GstClockTime stream_time =
+      gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_TIMESTAMP(buf));
+  if (GST_CLOCK_TIME_IS_VALID(stream_time)) gst_object_sync_values(GST_OBJECT(trans), stream_time);
+}
+
 static void gst_gearnn_overlay_class_init(GstGearnnOverlayClass* klass) {
   GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
@@ -159,6 +166,7 @@ static void gst_gearnn_overlay_class_init(GstGearnnOverlayClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_gearnn_overlay_transform_frame_ip);
+  GST_BASE_TRANSFORM_CLASS(klass)->before_transform = GST_DEBUG_FUNCPTR(gst_gearnn_overlay_before_transform);
   GST_DEBUG_CATEGORY_INIT(gst_gearnn_overlay_debug, "gearnnoverlay", 0, "GearNN overlay");
 }
 

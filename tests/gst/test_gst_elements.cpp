@@ -9,6 +9,8 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/check/gstharness.h>
+#include <gst/controller/gstdirectcontrolbinding.h>
+#include <gst/controller/gstinterpolationcontrolsource.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
@@ -737,6 +739,38 @@ TEST(Overlay, BlendsPaletteColours) {
         }
     gst_buffer_unref(out);
   }
+}
+
+// alpha is controllable: bound to a control source that goes from 0 at 0 s
+// to 1 at 1 s, the frame at 0 s comes out unchanged and the one at 1 s in
+// the class colours alone.
+TEST(Overlay, ControlledAlphaFollowsStreamTime) {
+  HarnessPtr h(gst_harness_new_parse("gearnnoverlay alpha=0.5"), &gst_harness_teardown);
+  GstElement* overlay = gst_harness_find_element(h.get(), "gearnnoverlay");
+  ASSERT_NE(overlay, nullptr);
+  GstControlSource* cs = gst_interpolation_control_source_new();
+  g_object_set(cs, "mode", GST_INTERPOLATION_MODE_LINEAR, nullptr);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(cs), 0, 0.0);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(cs), GST_SECOND, 1.0);
+  ASSERT_TRUE(gst_object_add_control_binding(GST_OBJECT(overlay),
+                                             gst_direct_control_binding_new(GST_OBJECT(overlay), "alpha", cs)));
+  gst_object_unref(cs);
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, 21, 13).c_str());
+  for (int index : {0, 30}) {  // push_pull stamps frame i at i/30 s
+    const GstClockTime pts = GstClockTime(index) * GST_SECOND / 30;
+    std::vector<uint8_t> map;
+    GstBuffer* in = frame_with_meta(GST_VIDEO_FORMAT_RGB, 21, 13, &map);
+    const auto before = bytes_of(in);
+    GstBuffer* out = push_pull(h.get(), in, index);
+    const auto after = bytes_of(out);
+    gdouble alpha = -1;
+    g_object_get(overlay, "alpha", &alpha, nullptr);
+    EXPECT_DOUBLE_EQ(alpha, pts == 0 ? 0.0 : 1.0);
+    if (pts == 0) EXPECT_EQ(after, before);
+    else EXPECT_NE(after, before);
+    gst_buffer_unref(out);
+  }
+  gst_object_unref(overlay);
 }
 
 TEST(Overlay, I420AndNoMeta) {
