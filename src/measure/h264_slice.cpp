@@ -38,9 +38,17 @@ public:
     if (failed) return 0;
     return uint32_t((uint64_t(1) << zeros) - 1 + u(zeros));
   }
-  int32_t se() {
+  // Wider than any field needs, so that arithmetic on it cannot overflow.
+  int64_t se() {
     const uint32_t k = ue();
-    return (k & 1) ? int32_t((k + 1) / 2) : -int32_t(k / 2);
+    return (k & 1) ? int64_t(k / 2) + 1 : -int64_t(k / 2);
+  }
+  // se() that must lie in [lo, hi]; 0 (and failed) when it does not.
+  int se_in(int lo, int hi) {
+    const int64_t v = se();
+    if (v >= lo && v <= hi) return int(v);
+    failed = true;
+    return 0;
   }
   // ue() that must not exceed `max`; 0 (and failed) when it does, so that
   // no caller loops or indexes by an out-of-range count.
@@ -62,7 +70,7 @@ private:
 void skip_scaling_list(Bits& b, int size) {
   int last = 8, next = 8;
   for (int j = 0; j < size && !b.failed; ++j) {
-    if (next != 0) next = (last + b.se() + 256) % 256;
+    if (next != 0) next = (last + b.se_in(-128, 127) + 256) % 256;
     last = next == 0 ? last : next;
   }
 }
@@ -233,7 +241,7 @@ bool H264SliceReader::parse_pps(size_t rbsp_size) {
   p.ref_l1_default = int(b.ue_max(31)) + 1;
   p.weighted_pred = b.flag();
   p.weighted_bipred_idc = int(b.u(2));
-  p.pic_init_qp = 26 + b.se();
+  p.pic_init_qp = 26 + b.se_in(-26, 25);
   b.se();    // pic_init_qs_minus26
   b.se();    // chroma_qp_index_offset
   b.flag();  // deblocking_filter_control_present_flag
@@ -307,7 +315,7 @@ std::optional<H264SliceReader::Slice> H264SliceReader::parse_slice(size_t rbsp_s
     }
   }
   if (pps.cabac && s.type != kI && s.type != kSI) b.ue_max(2);  // cabac_init_idc
-  s.qp = pps.pic_init_qp + b.se();
+  s.qp = pps.pic_init_qp + b.se_in(-51, 51);
   if (b.failed || s.qp < 0 || s.qp > 51) return std::nullopt;
   s.picture_mbs = field ? sps.frame_mbs / 2 : sps.frame_mbs;
   return s;
