@@ -5,7 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
+#include <type_traits>
 #include <fstream>
 #include <set>
 
@@ -14,6 +17,47 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+template <typename T>
+struct is_vector : std::false_type {};
+template <typename U>
+struct is_vector<std::vector<U>> : std::true_type {};
+
+// Whether `v` converts to T without loss or undefined behaviour: integers in
+// T's range, floats within float's, and so on through vectors and maps.
+template <typename T>
+bool fits(const json& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v.is_boolean();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max());
+    if (!v.is_number_integer()) return false;
+    const int64_t i = v.get<int64_t>();
+    return i >= int64_t(std::numeric_limits<T>::min()) && (i < 0 || uint64_t(i) <= uint64_t(std::numeric_limits<T>::max()));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return v.is_number() && std::isfinite(v.get<double>()) &&
+           std::fabs(v.get<double>()) <= double(std::numeric_limits<T>::max());
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return v.is_string();
+  } else if constexpr (is_vector<T>::value) {
+    if (!v.is_array()) return false;
+    for (const json& e : v)
+      if (!fits<typename T::value_type>(e)) return false;
+    return true;
+  } else {  // std::map<std::string, U>
+    if (!v.is_object()) return false;
+    for (const auto& e : v.items())
+      if (!fits<typename T::mapped_type>(e.value())) return false;
+    return true;
+  }
+}
+
+template <typename T>
+T field(const json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key)) throw Error(where + ": missing '" + key + "'");
+  if (!fits<T>(j.at(key))) throw Error(where + ": '" + key + "' has the wrong type or is out of range");
+  return j.at(key).get<T>();
+}
 
 Distortion parse_distortion(const json& j, std::optional<double>& crf, const std::string& where) {
   if (!j.is_object()) throw Error(where + ": distortion must be an object");
@@ -26,8 +70,8 @@ Distortion parse_distortion(const json& j, std::optional<double>& crf, const std
       return value.get<double>();
     };
     if (key == "resolution") {
-      if (!value.is_array() || value.size() != 2 || !value[0].is_number_integer() ||
-          !value[1].is_number_integer() || value[0].get<int>() < 1 || value[1].get<int>() < 1)
+      if (!value.is_array() || value.size() != 2 || !fits<int>(value[0]) || !fits<int>(value[1]) ||
+          value[0].get<int>() < 1 || value[1].get<int>() < 1)
         throw Error(where + ": distortion 'resolution' must be [width, height]");
       d.resolution = Resolution{value[0].get<int>(), value[1].get<int>()};
     } else if (key == "h264_qp") {
@@ -67,15 +111,6 @@ std::string dimension_list(const Distortion& d) {
   return out.empty() ? "none" : out;
 }
 
-template <typename T>
-T field(const json& j, const char* key, const std::string& where) {
-  if (!j.contains(key)) throw Error(where + ": missing '" + key + "'");
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw Error(where + ": '" + key + "' has the wrong type");
-  }
-}
 
 }  // namespace
 
