@@ -3,8 +3,10 @@
 #include "adaptive_model.h"
 #include "bundle.h"
 #include "data/dataset.h"
+#include "error.h"
 #include "experiment/adapt.h"
 #include "experiment/level_images.h"
+#include "experiment/redescribe.h"
 #include "measure/stream_quality.h"
 #include "experiment/train_data.h"
 #include "test_support.h"
@@ -15,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
 
 namespace {
 
@@ -108,6 +111,28 @@ TEST(Adapt, TinyRunLowersTheLossOnDistortedData) {
   // A rerun finds every level done and rebuilds the same bundle without training.
   gearnn::build_adapted_bundle(data, o);
   EXPECT_EQ(gearnn::Bundle::load(o.output)->manifest().base_sha256, bundle->manifest().base_sha256);
+
+  // Described under measurement version 1 (the requested factor), the bundle is
+  // refused with the way out; `bundle redescribe` measures it again.
+  const std::string manifest_path = o.output + "/manifest.json";
+  gearnn::Manifest old = gearnn::read_manifest(manifest_path);
+  for (gearnn::LevelSpec& l : old.levels) {
+    l.measure_version = 1;
+    l.distortion.brightness = gearnn::parse_distortion_setting(l.name).brightness;
+  }
+  gearnn::write_manifest(manifest_path, old);
+  try {
+    gearnn::Bundle::load(o.output);
+    ADD_FAILURE() << "a version-1 brightness bundle was accepted";
+  } catch (const gearnn::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gearnn bundle redescribe"), std::string::npos) << e.what();
+  }
+  std::ostringstream log;
+  gearnn::redescribe_bundle(o.output, data, o.cache_dir, 2, log);
+  const auto redescribed = gearnn::Bundle::load(o.output);
+  EXPECT_NEAR(*redescribed->manifest().levels[*dark].distortion.brightness, *spec.distortion.brightness, 1e-9);
+  EXPECT_EQ(redescribed->manifest().levels[*dark].measure_version, gearnn::kMeasureVersion);
+  EXPECT_NE(log.str().find("brightness=0.25 ->"), std::string::npos) << log.str();
 }
 
 TEST(Adapt, LevelsSmallerThanTheCropTrainOnWholeFrames) {
