@@ -10,4 +10,4 @@ set -euo pipefail
 bundle_arg=""
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then bundle_arg=$1; shift; fi
 bundle=$(bundle_or_random "$bundle_arg" abr "$root/demo-output/bench/random-abr-bundle")
-exec "$build/gst/gearnn-gst-bench" "$bundle" --video "$video" --threads "$(nproc)" "$@"
+exec "$build/tools/gearnn-gst-bench" "$bundle" --video "$video" --threads "$(nproc)" "$@"
