@@ -20,6 +20,7 @@
 #include "adaptive_model.h"
 #include "bundle.h"
 #include "gearnnmeta.h"
+#include "stream_player.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -249,6 +250,17 @@ SideResult run_pipeline(const Options& o, const std::vector<GstSample*>& samples
   return r;
 }
 
+// The gearnn elements (GST_PLUGIN_PATH or the build folder), or false after saying why.
+bool find_plugin() {
+  try {
+    gearnn::tools::require_gearnn_plugin();
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gearnn-gst-bench: %s\n", e.what());
+    return false;
+  }
+}
+
 // The bundle, or null after saying why.
 std::shared_ptr<const gearnn::Bundle> load_bundle(const std::string& path) {
   try {
@@ -270,6 +282,7 @@ int run_side(const Options& o) {
   if (o.side == "bare") {
     r = run_bare(o, samples, bundle);
   } else {
+    if (!find_plugin()) return 1;
     bundle.reset();  // the element loads its own copy, as in deployment
     r = run_pipeline(o, samples, level_name);
   }
@@ -313,13 +326,7 @@ int main(int argc, char** argv) {
 
   std::shared_ptr<const gearnn::Bundle> bundle = load_bundle(o.bundle);
   if (!bundle) return 1;
-  if (GstElementFactory* f = gst_element_factory_find("gearnn")) {
-    gst_object_unref(f);
-  } else {
-    std::fprintf(stderr, "gearnn-gst-bench: no gearnn element: set GST_PLUGIN_PATH to the build's gst folder "
-                         "(pipelines/bench.sh does)\n");
-    return 1;
-  }
+  if (!find_plugin()) return 1;
 
   // Alternate the two, `repeat` times each, and keep the best of each: on a
   // shared machine the other load only ever slows a run down.
