@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "sha256.h"
+#include "weight_file.h"
 
 #include <ATen/ATen.h>
 
@@ -21,16 +22,6 @@ void check_hash(const std::string& path, const std::string& expected) {
   if (actual != expected)
     throw Error(path + ": SHA-256 does not match the manifest (file " + actual + ", manifest " + expected +
                 "): the file was changed or truncated");
-}
-
-void check_tensor(const std::string& path, const std::string& name, const at::Tensor& t,
-                  const TensorSlot& slot) {
-  if (t.scalar_type() != at::kFloat)
-    throw Error(path + ": tensor '" + name + "': dtype " + std::string(c10::toString(t.scalar_type())) +
-                ", expected float32");
-  if (t.sizes().vec() != slot.shape)
-    throw Error(path + ": tensor '" + name + "': shape " + c10::str(t.sizes()) + ", the architecture needs " +
-                c10::str(at::IntArrayRef(slot.shape)));
 }
 
 }  // namespace
@@ -79,19 +70,7 @@ std::shared_ptr<const Bundle> Bundle::load(const std::string& bundle, const std:
   // Base: exactly the architecture's tensors.
   const std::string base_path = in_folder(manifest.base_file);
   check_hash(base_path, manifest.base_sha256);
-  TensorFile base = read_tensor_file(base_path);
-  b->base_.resize(arch.slots().size());
-  for (size_t i = 0; i < arch.slots().size(); ++i) {
-    const TensorSlot& slot = arch.slots()[i];
-    auto it = base.tensors.find(slot.name);
-    if (it == base.tensors.end())
-      throw Error(base_path + ": tensor '" + slot.name + "' is missing (" + arch.name() + ")");
-    check_tensor(base_path, slot.name, it->second, slot);
-    b->base_[i] = it->second.to(device);
-    base.tensors.erase(it);
-  }
-  if (!base.tensors.empty())
-    throw Error(base_path + ": tensor '" + base.tensors.begin()->first + "' is not part of " + arch.name());
+  b->base_ = read_weights(arch, base_path, device);
 
   // Adaptors: exactly the tensors of the layers they name.
   for (const LevelSpec& level : manifest.levels) {
@@ -105,19 +84,9 @@ std::shared_ptr<const Bundle> Bundle::load(const std::string& bundle, const std:
         const auto layer = arch.find_layer(layer_name);
         if (!layer) throw Error(path + ": layer '" + layer_name + "' is not a layer of " + arch.name());
         if (!seen.insert(layer_name).second) throw Error(path + ": layer '" + layer_name + "' is listed twice");
-        for (size_t s : arch.layers()[*layer].slots) {
-          const TensorSlot& slot = arch.slots()[s];
-          auto it = adaptor.tensors.find(slot.name);
-          if (it == adaptor.tensors.end())
-            throw Error(path + ": tensor '" + slot.name + "' is missing (layer " + layer_name + ")");
-          check_tensor(path, slot.name, it->second, slot);
-          table[s] = it->second.to(device);
-          adaptor.tensors.erase(it);
-        }
+        take_weights(adaptor, path, arch, arch.layers()[*layer].slots, device, table, "layer " + layer_name);
       }
-      if (!adaptor.tensors.empty())
-        throw Error(path + ": tensor '" + adaptor.tensors.begin()->first +
-                    "' belongs to no layer the manifest lists for level '" + level.name + "'");
+      refuse_leftover_tensors(adaptor, path, "belongs to no layer the manifest lists for level '" + level.name + "'");
     }
     b->level_weights_.push_back(std::move(table));
   }

@@ -6,20 +6,76 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <iterator>
 
 namespace gearnn {
-namespace {
 
-struct Family {
-  const char* name;
-  char arch;  // 'C' or 'D' as in fyu/drn
-  int blocks[8];
+// One stage of a DRN variant, in fyu/drn's terms. `convs`: `count` times
+// conv, BN, ReLU (state-dict children 3i and 3i+1; the stem is such a stage
+// with a 7x7 kernel). `blocks`: `count` BasicBlocks of two 3x3 convs, each
+// padded by its dilation; the first block takes the stride, a downsample
+// branch where the shape changes and, on a new level, half the dilation in
+// its first conv. `residual` false drops the skip connection (arch C's last
+// two stages).
+struct DrnStage {
+  enum Kind { convs, blocks } kind;
+  const char* prefix;
+  int level;  // channels: kChannels[level] x width
+  int count;
+  int stride, dilation;
+  int kernel = 3, padding = 0;  // convs only
+  bool residual = true, new_level = false;  // blocks only
 };
 
-constexpr Family kFamilies[] = {
-    {"drn_c_26", 'C', {1, 1, 2, 2, 2, 2, 1, 1}},
-    {"drn_d_22", 'D', {1, 1, 2, 2, 2, 2, 1, 1}},
-    {"drn_d_38", 'D', {1, 1, 3, 4, 6, 3, 1, 1}},
+namespace {
+
+// {kind, prefix, level, count, stride, dilation, kernel, padding, residual, new_level}
+constexpr DrnStage kDrnC26[] = {
+    {DrnStage::convs, "base", 0, 1, 1, 1, 7, 3},
+    {DrnStage::blocks, "base.3", 0, 1, 1, 1, 3, 0, true, true},
+    {DrnStage::blocks, "base.4", 1, 1, 2, 1, 3, 0, true, true},
+    {DrnStage::blocks, "base.5", 2, 2, 2, 1, 3, 0, true, true},
+    {DrnStage::blocks, "base.6", 3, 2, 2, 1, 3, 0, true, true},
+    {DrnStage::blocks, "base.7", 4, 2, 1, 2, 3, 0, true, false},
+    {DrnStage::blocks, "base.8", 5, 2, 1, 4, 3, 0, true, false},
+    {DrnStage::blocks, "base.9", 6, 1, 1, 2, 3, 0, false, false},
+    {DrnStage::blocks, "base.10", 7, 1, 1, 1, 3, 0, false, false},
+};
+
+constexpr DrnStage kDrnD22[] = {
+    {DrnStage::convs, "base.0", 0, 1, 1, 1, 7, 3},
+    {DrnStage::convs, "base.1", 0, 1, 1, 1, 3, 1},
+    {DrnStage::convs, "base.2", 1, 1, 2, 1, 3, 1},
+    {DrnStage::blocks, "base.3", 2, 2, 2, 1, 3, 0, true, true},
+    {DrnStage::blocks, "base.4", 3, 2, 2, 1, 3, 0, true, true},
+    {DrnStage::blocks, "base.5", 4, 2, 1, 2, 3, 0, true, false},
+    {DrnStage::blocks, "base.6", 5, 2, 1, 4, 3, 0, true, false},
+    {DrnStage::convs, "base.7", 6, 1, 1, 2, 3, 2},
+    {DrnStage::convs, "base.8", 7, 1, 1, 1, 3, 1},
+};
+
+constexpr DrnStage kDrnD38[] = {
+    {DrnStage::convs, "base.0", 0, 1, 1, 1, 7, 3},
+    {DrnStage::convs, "base.1", 0, 1, 1, 1, 3, 1},
+    {DrnStage::convs, "base.2", 1, 1, 2, 1, 3, 1},
+    {DrnStage::blocks, "base.3", 2, 3, 2, 1, 3, 0, true, true},
+    {DrnStage::blocks, "base.4", 3, 4, 2, 1, 3, 0, true, true},
+    {DrnStage::blocks, "base.5", 4, 6, 1, 2, 3, 0, true, false},
+    {DrnStage::blocks, "base.6", 5, 3, 1, 4, 3, 0, true, false},
+    {DrnStage::convs, "base.7", 6, 1, 1, 2, 3, 2},
+    {DrnStage::convs, "base.8", 7, 1, 1, 1, 3, 1},
+};
+
+struct Variant {
+  const char* name;
+  const DrnStage* stages;
+  size_t stage_count;
+};
+
+constexpr Variant kVariants[] = {
+    {"drn_c_26", kDrnC26, std::size(kDrnC26)},
+    {"drn_d_22", kDrnD22, std::size(kDrnD22)},
+    {"drn_d_38", kDrnD38, std::size(kDrnD38)},
 };
 
 constexpr int64_t kChannels[8] = {16, 32, 64, 128, 256, 512, 512, 512};
@@ -35,7 +91,7 @@ int64_t numel(const std::vector<int64_t>& shape) {
 const std::vector<std::string>& Architecture::names() {
   static const std::vector<std::string> all = [] {
     std::vector<std::string> v;
-    for (const auto& f : kFamilies) v.emplace_back(f.name);
+    for (const auto& f : kVariants) v.emplace_back(f.name);
     return v;
   }();
   return all;
@@ -65,55 +121,45 @@ int Architecture::add_bn(const std::string& name, int64_t channels) {
   return static_cast<int>(layers_.size() - 1);
 }
 
-// fyu/drn _make_conv_layers: Conv3x3, BN, ReLU repeated; children 3i, 3i+1, 3i+2.
-void Architecture::add_conv_bn_stack(const std::string& prefix, int64_t& inplanes, int64_t channels,
-                                     int convs, int stride, int dilation) {
-  for (int i = 0; i < convs; ++i) {
+void Architecture::add_stage(const DrnStage& stage, int64_t& inplanes, int64_t channels) {
+  for (int i = 0; i < stage.count; ++i) {
     Step step;
-    step.conv1 = add_conv(prefix + "." + std::to_string(3 * i), inplanes, channels, 3, false);
-    step.bn1 = add_bn(prefix + "." + std::to_string(3 * i + 1), channels);
-    step.stride = i == 0 ? stride : 1;
-    step.dilation1 = dilation;
+    step.stride = i == 0 ? stage.stride : 1;
+    if (stage.kind == DrnStage::convs) {  // fyu/drn _make_conv_layers: Conv, BN, ReLU; children 3i, 3i+1, 3i+2
+      const std::string prefix = std::string(stage.prefix) + ".";
+      step.conv1 = add_conv(prefix + std::to_string(3 * i), inplanes, channels, stage.kernel, false);
+      step.bn1 = add_bn(prefix + std::to_string(3 * i + 1), channels);
+      step.dilation1 = stage.dilation;
+      step.padding1 = stage.padding;
+    } else {  // fyu/drn _make_layer with BasicBlock (expansion 1)
+      const std::string block = std::string(stage.prefix) + "." + std::to_string(i);
+      step.block = true;
+      step.residual = stage.residual;
+      const int d = stage.dilation;
+      step.dilation1 = (i > 0 || d == 1) ? d : (stage.new_level ? d / 2 : d);
+      step.dilation2 = d;
+      step.padding1 = step.dilation1;
+      step.padding2 = step.dilation2;
+      step.conv1 = add_conv(block + ".conv1", inplanes, channels, 3, false);
+      step.bn1 = add_bn(block + ".bn1", channels);
+      step.conv2 = add_conv(block + ".conv2", channels, channels, 3, false);
+      step.bn2 = add_bn(block + ".bn2", channels);
+      if (i == 0 && (stage.stride != 1 || inplanes != channels)) {
+        step.downsample_conv = add_conv(block + ".downsample.0", inplanes, channels, 1, false);
+        step.downsample_bn = add_bn(block + ".downsample.1", channels);
+      }
+    }
     steps_.push_back(step);
     inplanes = channels;
   }
 }
 
-// fyu/drn _make_layer with BasicBlock (expansion 1).
-void Architecture::add_residual_stage(const std::string& prefix, int64_t& inplanes, int64_t planes,
-                                      int blocks, int stride, int dilation, bool new_level,
-                                      bool residual) {
-  for (int i = 0; i < blocks; ++i) {
-    const std::string block = prefix + "." + std::to_string(i);
-    Step step;
-    step.block = true;
-    step.residual = residual;
-    if (i == 0) {
-      step.stride = stride;
-      step.dilation1 = dilation == 1 ? 1 : (new_level ? dilation / 2 : dilation);
-    } else {
-      step.dilation1 = dilation;
-    }
-    step.dilation2 = dilation;
-    step.conv1 = add_conv(block + ".conv1", inplanes, planes, 3, false);
-    step.bn1 = add_bn(block + ".bn1", planes);
-    step.conv2 = add_conv(block + ".conv2", planes, planes, 3, false);
-    step.bn2 = add_bn(block + ".bn2", planes);
-    if (i == 0 && (stride != 1 || inplanes != planes)) {
-      step.downsample_conv = add_conv(block + ".downsample.0", inplanes, planes, 1, false);
-      step.downsample_bn = add_bn(block + ".downsample.1", planes);
-    }
-    steps_.push_back(step);
-    inplanes = planes;
-  }
-}
-
 Architecture::Architecture(const std::string& name, int classes, double width)
     : name_(name), classes_(classes), width_(width) {
-  const Family* family = nullptr;
-  for (const auto& f : kFamilies)
-    if (name == f.name) family = &f;
-  if (!family) {
+  const Variant* variant = nullptr;
+  for (const auto& v : kVariants)
+    if (name == v.name) variant = &v;
+  if (!variant) {
     std::string known;
     for (const auto& n : names()) known += (known.empty() ? "" : ", ") + n;
     throw Error("unknown architecture '" + name + "' (known: " + known + ")");
@@ -121,40 +167,11 @@ Architecture::Architecture(const std::string& name, int classes, double width)
   if (classes < 1) throw Error("architecture " + name + ": classes must be at least 1");
   if (!(width > 0.0) || width > 4.0) throw Error("architecture " + name + ": width must be in (0, 4]");
 
-  int64_t ch[8];
-  for (int i = 0; i < 8; ++i) ch[i] = std::max<int64_t>(1, std::llround(kChannels[i] * width));
-  const int* n = family->blocks;
-  int64_t inplanes = ch[0];
-
-  if (family->arch == 'C') {
-    Step stem;
-    stem.conv1 = add_conv("base.0", 3, ch[0], 7, false);
-    stem.bn1 = add_bn("base.1", ch[0]);
-    steps_.push_back(stem);
-    // base.2 is the ReLU
-    add_residual_stage("base.3", inplanes, ch[0], n[0], 1, 1, true, true);
-    add_residual_stage("base.4", inplanes, ch[1], n[1], 2, 1, true, true);
-    add_residual_stage("base.5", inplanes, ch[2], n[2], 2, 1, true, true);
-    add_residual_stage("base.6", inplanes, ch[3], n[3], 2, 1, true, true);
-    add_residual_stage("base.7", inplanes, ch[4], n[4], 1, 2, false, true);
-    add_residual_stage("base.8", inplanes, ch[5], n[5], 1, 4, false, true);
-    add_residual_stage("base.9", inplanes, ch[6], n[6], 1, 2, false, false);
-    add_residual_stage("base.10", inplanes, ch[7], n[7], 1, 1, false, false);
-  } else {
-    Step stem;
-    stem.conv1 = add_conv("base.0.0", 3, ch[0], 7, false);
-    stem.bn1 = add_bn("base.0.1", ch[0]);
-    steps_.push_back(stem);
-    add_conv_bn_stack("base.1", inplanes, ch[0], n[0], 1, 1);
-    add_conv_bn_stack("base.2", inplanes, ch[1], n[1], 2, 1);
-    add_residual_stage("base.3", inplanes, ch[2], n[2], 2, 1, true, true);
-    add_residual_stage("base.4", inplanes, ch[3], n[3], 2, 1, true, true);
-    add_residual_stage("base.5", inplanes, ch[4], n[4], 1, 2, false, true);
-    add_residual_stage("base.6", inplanes, ch[5], n[5], 1, 4, false, true);
-    add_conv_bn_stack("base.7", inplanes, ch[6], n[6], 1, 2);
-    add_conv_bn_stack("base.8", inplanes, ch[7], n[7], 1, 1);
+  int64_t inplanes = 3;
+  for (size_t i = 0; i < variant->stage_count; ++i) {
+    const DrnStage& stage = variant->stages[i];
+    add_stage(stage, inplanes, std::max<int64_t>(1, std::llround(kChannels[stage.level] * width)));
   }
-
   add_conv("seg", inplanes, classes, 1, true);
   up_slot_ = slots_.size();
   slots_.push_back({"up.weight", {classes, 1, 16, 16}, false});
@@ -244,14 +261,11 @@ at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input, 
   at::Tensor x = input;
   for (const Step& s : steps_) {
     if (!s.block) {
-      // 3x3 convs pad by their dilation; the 7x7 stem pads by 3.
-      const int kernel = int(slots_[layers_[s.conv1].slots[0]].shape[2]);
-      const int padding = kernel == 7 ? 3 : s.dilation1;
-      x = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, padding, s.dilation1), train, momentum));
+      x = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, s.padding1, s.dilation1), train, momentum));
       continue;
     }
-    at::Tensor out = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, s.dilation1, s.dilation1), train, momentum));
-    out = bn(w, s.bn2, conv(w, s.conv2, out, 1, s.dilation2, s.dilation2), train, momentum);
+    at::Tensor out = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, s.padding1, s.dilation1), train, momentum));
+    out = bn(w, s.bn2, conv(w, s.conv2, out, 1, s.padding2, s.dilation2), train, momentum);
     if (s.residual) {
       const at::Tensor skip =
           s.downsample_conv >= 0 ? bn(w, s.downsample_bn, conv(w, s.downsample_conv, x, s.stride, 0, 1), train, momentum) : x;

@@ -13,6 +13,8 @@
 
 namespace gearnn {
 
+struct DrnStage;  // one stage of a variant's table (drn.cpp)
+
 struct TensorSlot {
   std::string name;  // "base.3.0.conv1.weight"
   std::vector<int64_t> shape;
@@ -62,20 +64,17 @@ public:
                      const std::vector<bool>& batch_stats = {}, double bn_momentum = 0.1) const;
 
 private:
-  // One stage of the forward pass: conv+BN+ReLU, or a BasicBlock.
+  // One step of the forward pass: conv+BN+ReLU, or a BasicBlock.
   struct Step {
     bool block = false;
-    int conv1 = -1, bn1 = -1, stride = 1, dilation1 = 1;
-    int conv2 = -1, bn2 = -1, dilation2 = 1;  // block only
+    int conv1 = -1, bn1 = -1, stride = 1, dilation1 = 1, padding1 = 0;
+    int conv2 = -1, bn2 = -1, dilation2 = 1, padding2 = 0;  // block only
     int downsample_conv = -1, downsample_bn = -1;
     bool residual = true;
   };
   int add_conv(const std::string& name, int64_t in, int64_t out, int kernel, bool bias);
   int add_bn(const std::string& name, int64_t channels);
-  void add_conv_bn_stack(const std::string& prefix, int64_t& inplanes, int64_t channels, int convs,
-                         int stride, int dilation);
-  void add_residual_stage(const std::string& prefix, int64_t& inplanes, int64_t planes, int blocks,
-                          int stride, int dilation, bool new_level, bool residual);
+  void add_stage(const DrnStage& stage, int64_t& inplanes, int64_t channels);
   at::Tensor conv(const WeightTable& w, int layer, const at::Tensor& x, int stride, int padding,
                   int dilation) const;
   at::Tensor bn(const WeightTable& w, int layer, const at::Tensor& x, const std::vector<bool>& batch_stats,

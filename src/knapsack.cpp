@@ -1,5 +1,6 @@
 #include "knapsack.h"
 
+#include "drn.h"
 #include "error.h"
 
 #include <algorithm>
@@ -62,6 +63,18 @@ int64_t parse_budget(const std::string& text, int64_t total) {
   } catch (const std::exception&) {
     throw Error("budget '" + text + "' is neither a percentage such as 0.2% nor a count of values");
   }
+}
+
+std::vector<std::string> choose_adaptor_layers(const Architecture& arch, const std::vector<double>& value,
+                                               int64_t budget) {
+  if (value.size() != arch.layers().size())
+    throw Error("one value per layer of " + arch.name() + " is needed (" + std::to_string(arch.layers().size()) +
+                "), not " + std::to_string(value.size()));
+  std::vector<KnapsackItem> items;
+  for (size_t i = 0; i < value.size(); ++i) items.push_back({arch.layers()[i].size, value[i]});
+  std::vector<std::string> chosen;
+  for (size_t i : solve_knapsack(items, budget)) chosen.push_back(arch.layers()[i].name);
+  return chosen;
 }
 
 }  // namespace gearnn

@@ -12,14 +12,6 @@
 
 namespace gearnn {
 
-std::vector<std::string> layers_filling_budget(const Architecture& arch, int64_t budget) {
-  std::vector<KnapsackItem> items;
-  for (const Layer& layer : arch.layers()) items.push_back({layer.size, double(layer.size)});
-  std::vector<std::string> names;
-  for (size_t i : solve_knapsack(items, budget)) names.push_back(arch.layers()[i].name);
-  return names;
-}
-
 namespace {
 
 // BN layers with non-trivial statistics, so that adaptors change outputs.
@@ -79,7 +71,9 @@ void write_random_bundle(const std::string& folder, const RandomBundleOptions& o
   randomize_batch_norm(arch, base, gen);
 
   const int64_t budget = parse_budget(o.budget, arch.params_with_buffers());
-  const std::vector<std::string> layout = layers_filling_budget(arch, budget);
+  std::vector<double> sizes;  // no sensitivities here: fill the budget
+  for (const Layer& layer : arch.layers()) sizes.push_back(double(layer.size));
+  const std::vector<std::string> layout = choose_adaptor_layers(arch, sizes, budget);
   if (layout.empty() && o.levels > 1) throw Error("budget " + o.budget + " fits no layer of " + arch.name());
 
   Manifest m;

@@ -22,9 +22,6 @@ struct RandomBundleOptions {
   uint64_t seed = 1;
 };
 
-// The layers whose sizes fill `budget` values best.
-std::vector<std::string> layers_filling_budget(const Architecture& arch, int64_t budget);
-
 void write_random_bundle(const std::string& folder, const RandomBundleOptions& options);
 
 }  // namespace gearnn

@@ -1,4 +1,5 @@
 #include "error.h"
+#include "knapsack.h"
 #include "test_support.h"
 #include "train/sensitivity.h"
 #include "train/trainer.h"

@@ -4,6 +4,7 @@
 #include "args.h"
 #include "commands.h"
 #include "error.h"
+#include "weight_file.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -100,8 +101,7 @@ double time_reload(const Bundle& bundle, int reloads) {
   std::vector<double> times;
   for (int r = 0; r < reloads; ++r) {
     const auto start = Clock::now();
-    TensorFile file = read_tensor_file(path);
-    for (auto& [name, t] : file.tensors) t = t.to(bundle.device());
+    const WeightTable weights = read_weights(bundle.architecture(), path, bundle.device());
     times.push_back(micros(Clock::now() - start) / 1000.0);
   }
   return median(times);

@@ -6,6 +6,7 @@
 #include "experiment/redescribe.h"
 #include "offline_options.h"
 #include "random_bundle.h"
+#include "weight_file.h"
 
 #include <iostream>
 #include <sstream>
@@ -148,14 +149,7 @@ int bundle_base(const std::vector<std::string>& argv) {
   m.levels.push_back(level);
 
   const std::string weights_path = args.require("--weights");
-  TensorFile weights = read_tensor_file(weights_path);
-  NamedTensors base;
-  for (const TensorSlot& slot : arch.slots()) {
-    auto it = weights.tensors.find(slot.name);
-    if (it == weights.tensors.end())
-      throw Error(weights_path + ": tensor '" + slot.name + "' is missing (" + arch.name() + ")");
-    base[slot.name] = it->second.to(at::kFloat);
-  }
+  const NamedTensors base = named_weights(arch, read_weights(arch, weights_path, at::kCPU));
   const std::string out = args.require("--output");
   write_bundle(out, m, base, {NamedTensors{}});
   Bundle::load(out);  // proves that shapes match before anyone relies on the folder

@@ -9,6 +9,7 @@
 #include "experiment/evaluate.h"
 #include "experiment/level_images.h"
 #include "offline_options.h"
+#include "weight_file.h"
 
 #include <algorithm>
 #include <cctype>
@@ -49,18 +50,6 @@ CommandSpec spec() {
       0};
   for (const auto& o : data_options()) s.options.push_back(o);
   return s;
-}
-
-WeightTable read_weights(const Architecture& arch, const std::string& path, const at::Device& device) {
-  TensorFile f = read_tensor_file(path);
-  WeightTable w;
-  for (const TensorSlot& slot : arch.slots()) {
-    auto it = f.tensors.find(slot.name);
-    if (it == f.tensors.end()) throw Error(path + ": tensor '" + slot.name + "' is missing (" + arch.name() + ")");
-    if (it->second.sizes().vec() != slot.shape) throw Error(path + ": tensor '" + slot.name + "' has another shape");
-    w.push_back(it->second.to(device));
-  }
-  return w;
 }
 
 WeightTable whole_model(const Bundle& reference, const std::string& path) {

@@ -8,6 +8,7 @@
 #include "measure/stream_quality.h"
 #include "train/sensitivity.h"
 #include "train/trainer.h"
+#include "weight_file.h"
 
 #include <ATen/ATen.h>
 
@@ -178,15 +179,8 @@ void write_switching_bundle(const std::string& bundle, const std::string& switch
   std::vector<NamedTensors> models;
   for (LevelSpec& level : m.levels) {
     const std::string path = switching_model_path(switching_dir, level.name);
-    const TensorFile whole = read_tensor_file(path);
-    NamedTensors tensors;
-    for (const Layer& layer : arch.layers())
-      for (size_t s : layer.slots) {
-        const std::string& name = arch.slots()[s].name;
-        const auto it = whole.tensors.find(name);
-        if (it == whole.tensors.end()) throw Error(path + ": tensor '" + name + "' is missing (" + arch.name() + ")");
-        tensors[name] = it->second;
-      }
+    const WeightTable whole = read_weights(arch, path, at::kCPU);
+    const NamedTensors tensors = named_layers(arch, whole, all_layers);
     models.push_back(std::move(tensors));
     level.adaptor = AdaptorRef{"", "", all_layers};
     level.budget = 0;

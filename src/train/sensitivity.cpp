@@ -1,7 +1,6 @@
 #include "sensitivity.h"
 
 #include "error.h"
-#include "knapsack.h"
 
 #include <ATen/ATen.h>
 
@@ -21,16 +20,6 @@ std::vector<double> layer_sensitivities(const Architecture& arch, const WeightTa
     v.push_back(count > 0 ? sum / double(count) : 0.0);
   }
   return v;
-}
-
-std::vector<std::string> choose_adaptor_layers(const Architecture& arch, const std::vector<double>& sensitivity,
-                                               int64_t budget) {
-  if (sensitivity.size() != arch.layers().size()) throw Error("one sensitivity per layer is needed");
-  std::vector<KnapsackItem> items;
-  for (size_t i = 0; i < arch.layers().size(); ++i) items.push_back({arch.layers()[i].size, sensitivity[i]});
-  std::vector<std::string> chosen;
-  for (size_t i : solve_knapsack(items, budget)) chosen.push_back(arch.layers()[i].name);
-  return chosen;
 }
 
 }  // namespace gearnn

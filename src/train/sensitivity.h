@@ -1,6 +1,6 @@
 #pragma once
-// GearNN's layer choice: each layer's distortion sensitivity (Eq. 1 of the
-// paper) and the 0/1 knapsack that picks the adaptor under a memory budget.
+// Each layer's distortion sensitivity (Eq. 1 of the GearNN paper), the value
+// that choose_adaptor_layers (knapsack.h) maximises under a memory budget.
 #include "drn.h"
 
 #include <string>
@@ -12,10 +12,5 @@ namespace gearnn {
 // (conv weight and bias; BN weight and bias), for every layer of `arch`.
 std::vector<double> layer_sensitivities(const Architecture& arch, const WeightTable& base,
                                         const WeightTable& fine_tuned);
-
-// Layers maximising the summed sensitivity with the summed adaptor size (every
-// value the adaptor stores, BN running statistics included) within `budget`.
-std::vector<std::string> choose_adaptor_layers(const Architecture& arch, const std::vector<double>& sensitivity,
-                                               int64_t budget);
 
 }  // namespace gearnn

@@ -3,6 +3,7 @@
 #include "error.h"
 #include "progress.h"
 #include "tensor_file.h"
+#include "weight_file.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 namespace gearnn {
@@ -117,16 +119,18 @@ WeightTable train(const Architecture& arch, const WeightTable& initial, const Tr
   const std::string checkpoint = o.checkpoint_dir.empty() ? "" : (fs::path(o.checkpoint_dir) / kCheckpointFile).string();
   if (o.resume && !checkpoint.empty() && fs::exists(checkpoint)) {
     TensorFile saved = read_tensor_file(checkpoint);
+    const WeightTable saved_weights = take_all_weights(saved, checkpoint, arch, device);
     for (size_t s = 0; s < w.size(); ++s) {
-      const std::string& name = arch.slots()[s].name;
-      auto it = saved.tensors.find(name);
-      if (it == saved.tensors.end()) throw Error(checkpoint + ": tensor '" + name + "' is missing");
-      if (it->second.sizes() != w[s].sizes()) throw Error(checkpoint + ": tensor '" + name + "' has another shape");
-      if (trained[s] || owned[s]) w[s] = it->second.to(device);
-      auto m = saved.tensors.find("momentum/" + name);
+      if (trained[s] || owned[s]) w[s] = saved_weights[s];
+      auto m = saved.tensors.find("momentum/" + arch.slots()[s].name);
       if (m != saved.tensors.end()) momentum[s] = m->second.to(device);
     }
-    first_epoch = std::stoi(saved.metadata.at("epoch")) + 1;
+    const auto epoch = saved.metadata.find("epoch");
+    char* end = nullptr;
+    const long done = epoch == saved.metadata.end() ? -1 : std::strtol(epoch->second.c_str(), &end, 10);
+    if (done < 0 || done > 1000000 || !end || *end != '\0')
+      throw Error(checkpoint + ": no valid 'epoch' in its metadata (not a gearnn training checkpoint?)");
+    first_epoch = int(done) + 1;
     std::fprintf(stderr, "%s: resuming after epoch %d\n", checkpoint.c_str(), first_epoch - 1);
   }
   for (size_t s = 0; s < w.size(); ++s)
