@@ -472,12 +472,18 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
     if (selection.infer) {
       if (!rgb) rgb = engine.rgb(frame);
       const auto t0 = std::chrono::steady_clock::now();
-      gearnn::ClassMap map = engine.model().segment(*rgb);
+      // The class map is written once, into the memory its GBytes then owns.
+      const gsize size = gsize(width) * gsize(height);
+      guint8* classes = static_cast<guint8*>(g_malloc(size));
+      try {
+        engine.model().segment_into(*rgb, classes);
+      } catch (...) {
+        g_free(classes);
+        throw;
+      }
       const auto t1 = std::chrono::steady_clock::now();
-      auto* held = new std::vector<uint8_t>(std::move(map.classes));
       run->last.clear();
-      run->last.class_map = g_bytes_new_with_free_func(
-          held->data(), held->size(), [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); }, held);
+      run->last.class_map = g_bytes_new_take(classes, size);
       run->last.width = width;
       run->last.height = height;
       run->last.level = selection.level;

@@ -18,12 +18,12 @@
  */
 #include "gstgearnnmask.h"
 
+#include "class_map_scale.h"
 #include "gearnnmeta.h"
 
 #include <gst/video/video.h>
 
 #include <cstring>
-#include <vector>
 
 GST_DEBUG_CATEGORY_STATIC(gst_gearnn_mask_debug);
 #define GST_CAT_DEFAULT gst_gearnn_mask_debug
@@ -32,6 +32,7 @@ struct _GstGearnnMask {
   GstBaseTransform parent;
   GstVideoInfo in_info, out_info;
   gboolean warned;
+  gstgearnn::ClassMapScale* scale;
 };
 
 G_DEFINE_TYPE(GstGearnnMask, gst_gearnn_mask, GST_TYPE_BASE_TRANSFORM);
@@ -89,15 +90,16 @@ static GstFlowReturn gst_gearnn_mask_transform(GstBaseTransform* trans, GstBuffe
   guint8* dst = static_cast<guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&out, 0));
   GstGearnnSegmentation seg;
   if (gst_buffer_get_gearnn_segmentation(inbuf, &seg) && seg.width > 0 && seg.height > 0) {
-    if (int(seg.width) == w && int(seg.height) == h) {
-      for (int y = 0; y < h; ++y) std::memcpy(dst + size_t(y) * stride, seg.class_map + size_t(y) * w, size_t(w));
-    } else {
-      std::vector<guint> map_x(static_cast<size_t>(w));
-      for (int x = 0; x < w; ++x) map_x[size_t(x)] = guint(int64_t(x) * seg.width / w);
-      for (int y = 0; y < h; ++y) {
-        const guint8* row = seg.class_map + size_t(int64_t(y) * seg.height / h) * seg.width;
-        for (int x = 0; x < w; ++x) dst[size_t(y) * stride + size_t(x)] = row[map_x[size_t(x)]];
+    gstgearnn::ClassMapScale& scale = *self->scale;
+    scale.prepare(w, h, int(seg.width), int(seg.height));
+    for (int y = 0; y < h; ++y) {
+      const guint8* classes = scale.row(seg.class_map, y);
+      guint8* out_row = dst + size_t(y) * stride;
+      if (scale.identity()) {
+        std::memcpy(out_row, classes, size_t(w));
+        continue;
       }
+      for (int x = 0; x < w; ++x) out_row[x] = classes[scale.column(x)];
     }
   } else {
     if (!self->warned) {
@@ -111,7 +113,13 @@ static GstFlowReturn gst_gearnn_mask_transform(GstBaseTransform* trans, GstBuffe
   return GST_FLOW_OK;
 }
 
+static void gst_gearnn_mask_finalize(GObject* object) {
+  delete GST_GEARNN_MASK(object)->scale;
+  G_OBJECT_CLASS(gst_gearnn_mask_parent_class)->finalize(object);
+}
+
 static void gst_gearnn_mask_class_init(GstGearnnMaskClass* klass) {
+  G_OBJECT_CLASS(klass)->finalize = gst_gearnn_mask_finalize;
   GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
   GstBaseTransformClass* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   gst_element_class_set_static_metadata(element_class, "GearNN segmentation mask", "Filter/Converter/Video",
@@ -127,4 +135,6 @@ static void gst_gearnn_mask_class_init(GstGearnnMaskClass* klass) {
   GST_DEBUG_CATEGORY_INIT(gst_gearnn_mask_debug, "gearnnmask", 0, "GearNN mask");
 }
 
-static void gst_gearnn_mask_init(GstGearnnMask*) {}
+static void gst_gearnn_mask_init(GstGearnnMask* self) {
+  self->scale = new gstgearnn::ClassMapScale();
+}

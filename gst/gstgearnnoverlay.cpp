@@ -17,11 +17,13 @@
  */
 #include "gstgearnnoverlay.h"
 
+#include "class_map_scale.h"
 #include "gearnnmeta.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 GST_DEBUG_CATEGORY_STATIC(gst_gearnn_overlay_debug);
@@ -33,10 +35,21 @@ GST_DEBUG_CATEGORY_STATIC(gst_gearnn_overlay_debug);
 enum { PROP_0, PROP_ALPHA };
 constexpr double kDefaultAlpha = 0.5;
 
+// The palette in the frame's format and the class-map lookup, rebuilt only
+// when the palette, the format or a size changes.
+struct OverlayTables {
+  std::vector<guint8> palette_rgb;  // the meta's palette they were built from
+  GstVideoFormat format = GST_VIDEO_FORMAT_UNKNOWN;
+  GstVideoColorimetry colorimetry{};
+  std::vector<std::array<guint8, 3>> palette;
+  gstgearnn::ClassMapScale scale;
+};
+
 struct _GstGearnnOverlay {
   GstVideoFilter parent;
   gdouble alpha;
   gboolean warned;
+  OverlayTables* tables;
 };
 
 G_DEFINE_TYPE(GstGearnnOverlay, gst_gearnn_overlay, GST_TYPE_VIDEO_FILTER);
@@ -92,11 +105,20 @@ static GstFlowReturn gst_gearnn_overlay_transform_frame_ip(GstVideoFilter* filte
   }
   const int a = int(std::lround(alpha * 256));
   if (a == 0) return GST_FLOW_OK;
-  const auto palette = palette_in_format(frame->info, seg);
+  OverlayTables& t = *self->tables;
+  const size_t palette_bytes = seg.palette ? size_t(seg.n_classes) * 3 : 0;
+  if (t.palette.empty() || t.format != GST_VIDEO_INFO_FORMAT(&frame->info) ||
+      !gst_video_colorimetry_is_equal(&t.colorimetry, &frame->info.colorimetry) ||
+      t.palette_rgb.size() != palette_bytes || t.palette.size() < seg.n_classes ||
+      (palette_bytes && std::memcmp(t.palette_rgb.data(), seg.palette, palette_bytes) != 0)) {
+    t.palette = palette_in_format(frame->info, seg);
+    t.palette_rgb.assign(seg.palette, seg.palette + palette_bytes);
+    t.format = GST_VIDEO_INFO_FORMAT(&frame->info);
+    t.colorimetry = frame->info.colorimetry;
+  }
+  const auto& palette = t.palette;
   const int fw = GST_VIDEO_FRAME_WIDTH(frame), fh = GST_VIDEO_FRAME_HEIGHT(frame);
-  // Column lookup from frame x to class-map x, shared by every row.
-  std::vector<guint> map_x(static_cast<size_t>(fw));
-  for (int x = 0; x < fw; ++x) map_x[size_t(x)] = guint(int64_t(x) * seg.width / fw);
+  t.scale.prepare(fw, fh, int(seg.width), int(seg.height));
 
   const GstVideoFormatInfo* finfo = frame->info.finfo;
   for (guint c = 0; c < GST_VIDEO_FRAME_N_COMPONENTS(frame) && c < 3; ++c) {
@@ -105,11 +127,10 @@ static GstFlowReturn gst_gearnn_overlay_transform_frame_ip(GstVideoFilter* filte
     const int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE(frame, c), stride = GST_VIDEO_FRAME_COMP_STRIDE(frame, c);
     guint8* base = static_cast<guint8*>(GST_VIDEO_FRAME_COMP_DATA(frame, c));
     for (int y = 0; y < ch; ++y) {
-      const int fy = std::min(fh - 1, y << hsub);
-      const guint8* classes = seg.class_map + size_t(int64_t(fy) * seg.height / fh) * seg.width;
+      const guint8* classes = t.scale.row(seg.class_map, std::min(fh - 1, y << hsub));
       guint8* p = base + size_t(y) * stride;
       for (int x = 0; x < cw; ++x, p += pstride) {
-        const guint8 cls = classes[map_x[size_t(std::min(fw - 1, x << wsub))]];
+        const guint8 cls = classes[t.scale.column(std::min(fw - 1, x << wsub))];
         const int target = palette[cls][c];
         *p = guint8(*p + (((target - int(*p)) * a) >> 8));
       }
@@ -147,8 +168,14 @@ static void gst_gearnn_overlay_before_transform(GstBaseTransform* trans, GstBuff
   if (GST_CLOCK_TIME_IS_VALID(stream_time)) gst_object_sync_values(GST_OBJECT(trans), stream_time);
 }
 
+static void gst_gearnn_overlay_finalize(GObject* object) {
+  delete GST_GEARNN_OVERLAY(object)->tables;
+  G_OBJECT_CLASS(gst_gearnn_overlay_parent_class)->finalize(object);
+}
+
 static void gst_gearnn_overlay_class_init(GstGearnnOverlayClass* klass) {
   GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  gobject_class->finalize = gst_gearnn_overlay_finalize;
   GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
   GstVideoFilterClass* filter_class = GST_VIDEO_FILTER_CLASS(klass);
   gobject_class->set_property = gst_gearnn_overlay_set_property;
@@ -172,4 +199,5 @@ static void gst_gearnn_overlay_class_init(GstGearnnOverlayClass* klass) {
 
 static void gst_gearnn_overlay_init(GstGearnnOverlay* self) {
   self->alpha = kDefaultAlpha;
+  self->tables = new OverlayTables();
 }

@@ -13,16 +13,21 @@ StreamEngine::StreamEngine(const std::string& bundle, const std::string& device)
 }
 
 StreamEngine::~StreamEngine() {
-  if (converter_) gst_video_converter_free(converter_);
+  release_conversion();
   g_bytes_unref(palette_);
 }
 
-void StreamEngine::set_format(const GstVideoInfo& info) {
-  if (converter_) {
-    gst_video_converter_free(converter_);
-    converter_ = nullptr;
-  }
+void StreamEngine::release_conversion() {
+  if (converter_) gst_video_converter_free(converter_);
+  converter_ = nullptr;
+  if (rgb_buffer_) gst_buffer_unref(rgb_buffer_);
+  rgb_buffer_ = nullptr;
   rgb_.clear();
+}
+
+void StreamEngine::set_format(const GstVideoInfo& info) {
+  release_conversion();
+  model_.prepare(GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info));
   if (GST_VIDEO_INFO_FORMAT(&info) == GST_VIDEO_FORMAT_RGB) return;
   gst_video_info_set_format(&rgb_info_, GST_VIDEO_FORMAT_RGB, GST_VIDEO_INFO_WIDTH(&info),
                             GST_VIDEO_INFO_HEIGHT(&info));
@@ -40,6 +45,9 @@ void StreamEngine::set_format(const GstVideoInfo& info) {
     throw gearnn::Error(std::string("cannot convert ") + gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&info)) +
                         " frames to RGB");
   rgb_.resize(GST_VIDEO_INFO_SIZE(&rgb_info_));
+  // A buffer over our own memory, made once, so that the converter writes straight into it.
+  rgb_buffer_ = gst_buffer_new_wrapped_full(GstMemoryFlags(0), rgb_.data(), rgb_.size(), 0, rgb_.size(), nullptr,
+                                            nullptr);
 }
 
 gearnn::RgbView StreamEngine::rgb(const GstVideoFrame& frame) {
@@ -48,16 +56,10 @@ gearnn::RgbView StreamEngine::rgb(const GstVideoFrame& frame) {
             GST_VIDEO_FRAME_HEIGHT(&frame), size_t(GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0))};
   }
   GstVideoFrame out;
-  // A frame over our own memory, so that the converter writes straight into it.
-  GstBuffer* wrapper = gst_buffer_new_wrapped_full(GstMemoryFlags(0), rgb_.data(), rgb_.size(), 0, rgb_.size(),
-                                                   nullptr, nullptr);
-  if (!gst_video_frame_map(&out, &rgb_info_, wrapper, GST_MAP_WRITE)) {
-    gst_buffer_unref(wrapper);
+  if (!gst_video_frame_map(&out, &rgb_info_, rgb_buffer_, GST_MAP_WRITE))
     throw gearnn::Error("cannot map the RGB conversion buffer");
-  }
   gst_video_converter_frame(converter_, &frame, &out);
   gst_video_frame_unmap(&out);
-  gst_buffer_unref(wrapper);
   return {rgb_.data(), GST_VIDEO_INFO_WIDTH(&rgb_info_), GST_VIDEO_INFO_HEIGHT(&rgb_info_),
           size_t(GST_VIDEO_INFO_PLANE_STRIDE(&rgb_info_, 0))};
 }

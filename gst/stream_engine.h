@@ -30,7 +30,8 @@ public:
   // Engines (elements) of this process that share this resident bundle.
   long bundle_users() const { return model_.shared_bundle().use_count(); }
 
-  // Prepares conversion for frames of this format (called on every caps change).
+  // Prepares conversion for frames of this format (called on every caps
+  // change): the converter and the RGB frame it writes are made here, once.
   void set_format(const GstVideoInfo& info);
   // Packed RGB of a mapped frame: the frame itself when it is RGB, else a
   // converted copy owned by the engine (valid until the next call).
@@ -40,10 +41,13 @@ public:
   GBytes* palette() const { return palette_; }
 
 private:
+  void release_conversion();
+
   gearnn::AdaptiveModel model_;
   GstVideoConverter* converter_ = nullptr;
   GstVideoInfo rgb_info_{};
   std::vector<uint8_t> rgb_;
+  GstBuffer* rgb_buffer_ = nullptr;  // wraps rgb_
   GBytes* palette_ = nullptr;
 };
 

@@ -12,8 +12,18 @@
 
 namespace gearnn {
 
-AdaptiveModel::AdaptiveModel(std::shared_ptr<const Bundle> bundle) : bundle_(std::move(bundle)) {
-  if (!bundle_) throw Error("AdaptiveModel needs a bundle");
+namespace {
+
+const Bundle& checked(const std::shared_ptr<const Bundle>& bundle) {
+  if (!bundle) throw Error("AdaptiveModel needs a bundle");
+  return *bundle;
+}
+
+}  // namespace
+
+AdaptiveModel::AdaptiveModel(std::shared_ptr<const Bundle> bundle)
+    : bundle_(std::move(bundle)),
+      input_(checked(bundle_).manifest().normalization, bundle_->device()) {
   level_ = bundle_->default_level();
   weights_ = &bundle_->weights(level_);
 }
@@ -41,10 +51,16 @@ at::Tensor AdaptiveModel::forward(const at::Tensor& input) const {
   return bundle_->architecture().forward(*weights_, input.to(bundle_->device()));
 }
 
-ClassMap AdaptiveModel::segment(const RgbView& image) const {
+void AdaptiveModel::segment_into(const RgbView& image, uint8_t* classes) {
   c10::InferenceMode guard;
-  const at::Tensor input = frame_to_input(image, bundle_->manifest().normalization, bundle_->device());
-  return argmax_class_map(forward(input), image.width, image.height);
+  const at::Tensor& input = input_.convert(image);
+  argmax_into(bundle_->architecture().forward(*weights_, input), image.width, image.height, classes);
+}
+
+ClassMap AdaptiveModel::segment(const RgbView& image) {
+  ClassMap map{image.width, image.height, std::vector<uint8_t>(size_t(image.width) * size_t(image.height))};
+  segment_into(image, map.classes.data());
+  return map;
 }
 
 namespace {
@@ -80,42 +96,55 @@ void argmax_row(const float* row, size_t n_classes, size_t plane, int width, uin
 
 }  // namespace
 
-at::Tensor frame_to_input(const RgbView& image, const Normalization& n, const at::Device& device) {
+FrameInput::FrameInput(const Normalization& n, const at::Device& device) : device_(device) {
+  for (size_t c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v) table_[c][size_t(v)] = (float(v) / 255.0f - n.mean[c]) / n.std[c];
+}
+
+void FrameInput::reserve(int width, int height) {
+  const int64_t padded_h = (int64_t(height) + 7) / 8 * 8, padded_w = (int64_t(width) + 7) / 8 * 8;
+  if (cpu_.defined() && cpu_.size(2) == padded_h && cpu_.size(3) == padded_w) return;
+  cpu_ = at::empty({1, 3, padded_h, padded_w}, at::kFloat);
+  on_device_ = device_.is_cpu() ? cpu_ : at::empty(cpu_.sizes(), cpu_.options().device(device_));
+}
+
+const at::Tensor& FrameInput::convert(const RgbView& image) {
   if (!image.data || image.width < 1 || image.height < 1 || image.stride < size_t(image.width) * 3)
     throw Error("frame_to_input: empty frame or stride shorter than a row");
   const int64_t height = image.height, width = image.width;
-  const int64_t padded_h = (height + 7) / 8 * 8, padded_w = (width + 7) / 8 * 8;
-  // One pass from packed bytes to planar normalised floats: a 256-entry table
-  // per channel holds (v / 255 - mean) / std, computed as the network expects.
-  std::array<std::array<float, 256>, 3> table;
-  for (size_t c = 0; c < 3; ++c)
-    for (int v = 0; v < 256; ++v) table[c][size_t(v)] = (float(v) / 255.0f - n.mean[c]) / n.std[c];
-  at::Tensor x = at::empty({1, 3, padded_h, padded_w}, at::kFloat);
-  float* planes = x.data_ptr<float>();
+  reserve(image.width, image.height);
+  const int64_t padded_h = cpu_.size(2), padded_w = cpu_.size(3);
+  // One pass from packed bytes to planar normalised floats through the table.
+  float* planes = cpu_.data_ptr<float>();
   const size_t plane = size_t(padded_h * padded_w);
   for (int64_t y = 0; y < padded_h; ++y) {
     // Padding rows and columns repeat the last row and column.
     const uint8_t* src = image.data + size_t(std::min(y, height - 1)) * image.stride;
     for (size_t c = 0; c < 3; ++c) {
       float* dst = planes + c * plane + size_t(y * padded_w);
-      const float* lut = table[c].data();
+      const float* lut = table_[c].data();
       for (int64_t i = 0; i < width; ++i) dst[i] = lut[src[3 * i + c]];
       for (int64_t i = width; i < padded_w; ++i) dst[i] = dst[width - 1];
     }
   }
-  return device.is_cpu() ? x : x.to(device);
+  if (!device_.is_cpu()) on_device_.copy_(cpu_);
+  return on_device_;
 }
 
-ClassMap argmax_class_map(const at::Tensor& log_probs, int width, int height) {
+at::Tensor frame_to_input(const RgbView& image, const Normalization& n, const at::Device& device) {
+  FrameInput input(n, device);
+  return input.convert(image);
+}
+
+void argmax_into(const at::Tensor& log_probs, int width, int height, uint8_t* classes) {
   if (log_probs.dim() != 4 || log_probs.size(2) < height || log_probs.size(3) < width)
     throw Error("argmax_class_map: log-probabilities smaller than the frame");
-  ClassMap map{width, height, std::vector<uint8_t>(size_t(width) * height)};
   if (!log_probs.is_cpu()) {
     // On a GPU the reduction is cheap where the data is; only bytes come back.
-    const at::Tensor classes =
+    const at::Tensor best =
         log_probs[0].argmax(0).narrow(0, 0, height).narrow(1, 0, width).to(at::kByte).to(at::kCPU).contiguous();
-    std::memcpy(map.classes.data(), classes.data_ptr<uint8_t>(), map.classes.size());
-    return map;
+    std::memcpy(classes, best.data_ptr<uint8_t>(), size_t(width) * size_t(height));
+    return;
   }
   const at::Tensor scores = log_probs[0].to(at::kFloat).contiguous();
   const int64_t n_classes = scores.size(0), row_stride = scores.size(2);
@@ -123,7 +152,12 @@ ClassMap argmax_class_map(const at::Tensor& log_probs, int width, int height) {
   const float* data = scores.data_ptr<float>();
   for (int y = 0; y < height; ++y)
     argmax_row(data + size_t(y) * size_t(row_stride), size_t(n_classes), plane, width,
-               map.classes.data() + size_t(y) * size_t(width));
+               classes + size_t(y) * size_t(width));
+}
+
+ClassMap argmax_class_map(const at::Tensor& log_probs, int width, int height) {
+  ClassMap map{width, height, std::vector<uint8_t>(size_t(width) * size_t(height))};
+  argmax_into(log_probs, width, height, map.classes.data());
   return map;
 }
 

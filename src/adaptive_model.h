@@ -8,10 +8,30 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 namespace gearnn {
+
+// Packed RGB frames to the network's input, for one stream: the
+// normalisation table is built once, and the input tensor (on the CPU and, for
+// another device, there too) is kept while frames keep their size.
+class FrameInput {
+public:
+  FrameInput(const Normalization& normalization, const at::Device& device);
+  // Normalised 1 x 3 x H' x W' input on the device (H', W' rounded up to
+  // multiples of 8 by repeating the last row and column). Valid until the next call.
+  const at::Tensor& convert(const RgbView& image);
+  // Allocates the buffers for frames of this size now (at caps time) rather than at the next frame.
+  void reserve(int width, int height);
+
+private:
+  std::array<std::array<float, 256>, 3> table_;  // (v / 255 - mean) / std per channel
+  at::Device device_;
+  at::Tensor cpu_, on_device_;
+};
 
 class AdaptiveModel {
 public:
@@ -31,12 +51,18 @@ public:
   at::Tensor forward(const at::Tensor& input) const;
 
   // A whole frame: normalise, pad to a multiple of 8, infer, crop, argmax.
-  ClassMap segment(const RgbView& image) const;
+  // Writes width x height class indices, row-major, to `classes`; frames of
+  // one size reuse the same input buffers.
+  void segment_into(const RgbView& image, uint8_t* classes);
+  // Sizes the input buffers for frames of width x height (a stream's caps).
+  void prepare(int width, int height) { input_.reserve(width, height); }
+  ClassMap segment(const RgbView& image);
 
 private:
   std::shared_ptr<const Bundle> bundle_;
   const WeightTable* weights_;
   size_t level_;
+  FrameInput input_;
 };
 
 // The normalised, padded 1 x 3 x H' x W' float tensor of an RGB frame on `device`
@@ -45,5 +71,7 @@ at::Tensor frame_to_input(const RgbView& image, const Normalization& normalizati
 
 // Class indices of log-probabilities, cropped to width x height.
 ClassMap argmax_class_map(const at::Tensor& log_probs, int width, int height);
+// The same into `classes` (width x height bytes).
+void argmax_into(const at::Tensor& log_probs, int width, int height, uint8_t* classes);
 
 }  // namespace gearnn

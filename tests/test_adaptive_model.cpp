@@ -207,3 +207,30 @@ TEST(AdaptiveModel, CudaMatchesCpu) {
     EXPECT_LT(diff, 1e-3 * expected.abs().max().item<double>()) << "level " << level;
   }
 }
+
+// A stream's frames of one size go through the same input buffer; a new size gets a new one.
+TEST(AdaptiveModel, FrameInputKeepsItsBufferWhileTheSizeHolds) {
+  const gearnn::Normalization n{{0.4f, 0.4f, 0.4f}, {0.3f, 0.3f, 0.3f}};
+  gearnn::FrameInput input(n, at::kCPU);
+  std::vector<uint8_t> a(37 * 29 * 3, 10), b(37 * 29 * 3, 200), c(64 * 16 * 3, 90);
+  input.reserve(37, 29);
+  const void* reserved = input.convert({a.data(), 37, 29, 37 * 3}).data_ptr();
+  const at::Tensor second = input.convert({b.data(), 37, 29, 37 * 3});
+  EXPECT_EQ(second.data_ptr(), reserved);
+  EXPECT_TRUE(at::equal(second, gearnn::frame_to_input({b.data(), 37, 29, 37 * 3}, n, at::kCPU)));
+  const at::Tensor other = input.convert({c.data(), 64, 16, 64 * 3});
+  EXPECT_EQ(other.sizes().vec(), (std::vector<int64_t>{1, 3, 16, 64}));
+  EXPECT_TRUE(at::equal(other, gearnn::frame_to_input({c.data(), 64, 16, 64 * 3}, n, at::kCPU)));
+}
+
+TEST(AdaptiveModel, SegmentIntoWritesTheSameMapAsSegment) {
+  AdaptiveModel model(Bundle::load(gearnn::testing::small_bundle(3)));
+  model.select(size_t(1));
+  gearnn::RgbImage img{45, 23, std::vector<uint8_t>(45 * 23 * 3)};
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * 53) % 253);
+  std::vector<uint8_t> classes(45 * 23 + 1, 0xEE);  // one guard byte past the map
+  model.segment_into(img.view(), classes.data());
+  EXPECT_EQ(classes.back(), 0xEE);
+  classes.pop_back();
+  EXPECT_EQ(classes, model.segment(img.view()).classes);
+}

@@ -89,6 +89,12 @@ TEST(Bundle, MissingTensorInBase) {
   expect_load_error(dir, "tensor 'base.3.0.conv1.weight' is missing", "base.safetensors");
 }
 
+TEST(Bundle, TensorOutsideTheArchitectureInBase) {
+  const auto dir = copy_bundle("extra");
+  edit_tensors(dir, "base.safetensors", [](auto& t) { t["base.99.weight"] = at::zeros({3}); });
+  expect_load_error(dir, "tensor 'base.99.weight' is not part of drn_d_22", "base.safetensors");
+}
+
 TEST(Bundle, ShapeMismatchInBase) {
   const auto dir = copy_bundle("shape");
   edit_tensors(dir, "base.safetensors", [](auto& t) { t["seg.bias"] = at::zeros({7}); });
