@@ -2,14 +2,14 @@
 // pipeline (appsrc ! gearnn ! fakesink) and through the engine's bare forward
 // at the same thread count; prints both throughputs and their ratio.
 //
-//   gearnn-gst-bench BUNDLE [--video FILE] [--frames N] [--warmup K] [--size WxH]
-//                    [--format I420|RGB|NV12|BGRx] [--threads T] [--repeat R] [--json]
+//   gearnn-gst-bench BUNDLE [options]      (--help lists them)
 //
 // Both sides run the same pre-decoded frames on the same level with the same
 // LibTorch thread count. "Bare forward" is AdaptiveModel::forward on tensors
-// prepared beforehand (no conversion, normalisation or argmax); the pipeline
-// side includes everything the element does per frame (conversion to RGB,
-// normalisation, padding, forward, argmax, crop, the meta).
+// made beforehand, outside the timing, by the element's own conversion
+// (StreamEngine) and normalisation; the pipeline side times everything the
+// element does per frame (conversion to RGB, normalisation, padding, forward,
+// argmax, crop, the meta).
 //
 // Each run of each side is its own process (this program with --side), as in
 // deployment. In one process the two sides would each keep an OpenMP thread
@@ -19,7 +19,9 @@
 // by up to a fifth.
 #include "adaptive_model.h"
 #include "bundle.h"
+#include "cli/args.h"
 #include "gearnnmeta.h"
+#include "stream_engine.h"
 #include "stream_player.h"
 
 #include <ATen/ATen.h>
@@ -36,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -43,14 +46,23 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-[[noreturn]] void usage(const char* message) {
-  std::fprintf(stderr,
-               "gearnn-gst-bench: %s\n"
-               "usage: gearnn-gst-bench BUNDLE [--video FILE] [--frames N] [--warmup K] [--size WxH]\n"
-               "                        [--format I420|RGB|NV12|BGRx] [--threads T] [--repeat R] [--json]\n",
-               message);
-  std::exit(2);
-}
+const gearnn::cli::CommandSpec kSpec{
+    "gearnn-gst-bench BUNDLE [--video FILE] [--frames N] [--warmup K] [--size WxH] [--format F] [--threads T] "
+    "[--repeat R] [--json]",
+    "The same frames through the gearnn element (appsrc ! gearnn ! fakesink) and\n"
+    "through the engine's bare forward, at the same thread count; prints both\n"
+    "throughputs and their ratio (the best of --repeat runs of each side).",
+    {{"--video", "FILE", "frames to decode (default: OpenCV's vtest.avi, else a test pattern)"},
+     {"--frames", "N", "timed frames (default 20)"},
+     {"--warmup", "K", "frames before the timing starts (default 3)"},
+     {"--size", "WxH", "frame size (default 480x360)"},
+     {"--format", "F", "raw format the element gets: I420, RGB, NV12, BGRx, ... (default I420)"},
+     {"--threads", "T", "LibTorch threads on both sides (default: LibTorch's setting)"},
+     {"--repeat", "R", "runs of each side (default 3)"},
+     {"--json", "", "one JSON object instead of the table"},
+     {"--side", "bare|pipeline", "internal: run that side once and print its figures"}},
+    1,
+    1};
 
 struct Options {
   std::string bundle, video = "/usr/share/doc/opencv-doc/examples/data/vtest.avi", format = "I420";
@@ -59,34 +71,23 @@ struct Options {
   std::string side;  // "bare" or "pipeline": run that side once and print its figures (internal)
 };
 
-Options parse_options(int argc, char** argv) {
+Options parse_options(const gearnn::cli::Args& args) {
+  using gearnn::cli::UsageError;
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage((a + " needs a value").c_str());
-      return argv[++i];
-    };
-    if (a == "--video") o.video = next();
-    else if (a == "--frames") o.frames = std::atoi(next().c_str());
-    else if (a == "--warmup") o.warmup = std::atoi(next().c_str());
-    else if (a == "--repeat") o.repeat = std::atoi(next().c_str());
-    else if (a == "--threads") o.threads = std::atoi(next().c_str());
-    else if (a == "--format") o.format = next();
-    else if (a == "--json") o.json = true;
-    else if (a == "--side") o.side = next();
-    else if (a == "--size") {
-      const std::string v = next();
-      if (std::sscanf(v.c_str(), "%dx%d", &o.width, &o.height) != 2) usage("--size is WxH");
-    } else if (a == "--help" || a == "-h") usage("help");
-    else if (!a.empty() && a[0] == '-') usage(("unknown option " + a).c_str());
-    else if (o.bundle.empty()) o.bundle = a;
-    else usage("one bundle only");
-  }
-  if (o.bundle.empty()) usage("a bundle is needed");
+  o.bundle = args.positional()[0];
+  o.video = args.get("--video", o.video);
+  o.format = args.get("--format", o.format);
+  o.frames = args.get_int("--frames", o.frames);
+  o.warmup = args.get_int("--warmup", o.warmup);
+  o.repeat = args.get_int("--repeat", o.repeat);
+  o.threads = args.get_int("--threads", o.threads);
+  o.json = args.has("--json");
+  o.side = args.get("--side");
+  if (args.has("--size") && std::sscanf(args.get("--size").c_str(), "%dx%d", &o.width, &o.height) != 2)
+    throw UsageError("--size is WxH");
   if (o.frames < 1 || o.warmup < 1 || o.width < 1 || o.height < 1 || o.repeat < 1)
-    usage("frames, warmup, repeat and size must be positive");
-  if (!o.side.empty() && o.side != "bare" && o.side != "pipeline") usage("--side is bare or pipeline");
+    throw UsageError("frames, warmup, repeat and size must be positive");
+  if (!o.side.empty() && o.side != "bare" && o.side != "pipeline") throw UsageError("--side is bare or pipeline");
   if (!o.video.empty() && !g_file_test(o.video.c_str(), G_FILE_TEST_EXISTS)) o.video.clear();
   return o;
 }
@@ -151,31 +152,20 @@ struct SideResult {
 
 SideResult run_bare(const Options& o, const std::vector<GstSample*>& samples,
                     const std::shared_ptr<const gearnn::Bundle>& bundle) {
-  // The RGB frames and input tensors are made outside the timing (in a
-  // pipeline the element converts them itself, inside the timing).
-  gearnn::AdaptiveModel model(bundle);
-  std::vector<at::Tensor> inputs;
-  GstVideoInfo in_info, rgb_info;
+  // The RGB frames and input tensors are made outside the timing, by the
+  // element's own conversion (in a pipeline the element makes them inside it).
+  GstVideoInfo in_info;
   gst_video_info_from_caps(&in_info, gst_sample_get_caps(samples[0]));
-  gst_video_info_set_format(&rgb_info, GST_VIDEO_FORMAT_RGB, o.width, o.height);
-  rgb_info.fps_n = in_info.fps_n;
-  rgb_info.fps_d = in_info.fps_d;
-  GstVideoConverter* conv = gst_video_converter_new(&in_info, &rgb_info, nullptr);
-  std::vector<uint8_t> rgb(GST_VIDEO_INFO_SIZE(&rgb_info));
+  gstgearnn::StreamEngine engine(o.bundle, "cpu");
+  gearnn::AdaptiveModel& model = engine.model();
+  engine.set_format(in_info);
+  std::vector<at::Tensor> inputs;
   for (GstSample* s : samples) {
-    GstVideoFrame in, out;
-    GstBuffer* wrap =
-        gst_buffer_new_wrapped_full(GstMemoryFlags(0), rgb.data(), rgb.size(), 0, rgb.size(), nullptr, nullptr);
+    GstVideoFrame in;
     gst_video_frame_map(&in, &in_info, gst_sample_get_buffer(s), GST_MAP_READ);
-    gst_video_frame_map(&out, &rgb_info, wrap, GST_MAP_WRITE);
-    gst_video_converter_frame(conv, &in, &out);
-    gst_video_frame_unmap(&out);
+    inputs.push_back(gearnn::frame_to_input(engine.rgb(in), bundle->manifest().normalization, bundle->device()));
     gst_video_frame_unmap(&in);
-    gst_buffer_unref(wrap);
-    const gearnn::RgbView view{rgb.data(), o.width, o.height, size_t(GST_VIDEO_INFO_PLANE_STRIDE(&rgb_info, 0))};
-    inputs.push_back(gearnn::frame_to_input(view, bundle->manifest().normalization, bundle->device()));
   }
-  gst_video_converter_free(conv);
   Clock::time_point t0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (int(i) == o.warmup) t0 = Clock::now();
@@ -264,7 +254,7 @@ bool find_plugin() {
 // The bundle, or null after saying why.
 std::shared_ptr<const gearnn::Bundle> load_bundle(const std::string& path) {
   try {
-    return gearnn::Bundle::load(path, "cpu");
+    return gearnn::Bundle::load_shared(path, "cpu");  // the bare side's StreamEngine shares it
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gearnn-gst-bench: %s\n", e.what());
     return nullptr;
@@ -320,7 +310,18 @@ SideResult spawn_side(const char* self, const Options& o, const char* side) {
 
 int main(int argc, char** argv) {
   gst_init(&argc, &argv);
-  Options o = parse_options(argc, argv);
+  Options o;
+  try {
+    const gearnn::cli::Args args(kSpec, std::vector<std::string>(argv + 1, argv + argc));
+    if (args.help()) {
+      std::cout << gearnn::cli::help_text(kSpec);
+      return 0;
+    }
+    o = parse_options(args);
+  } catch (const gearnn::cli::UsageError& e) {
+    std::fprintf(stderr, "gearnn-gst-bench: %s\n\n%s", e.what(), gearnn::cli::help_text(kSpec).c_str());
+    return 2;
+  }
   if (!o.side.empty()) return run_side(o);
   if (o.threads <= 0) o.threads = at::get_num_threads();
 

@@ -1,0 +1,386 @@
+// GstHarness tests of the gearnn element: formats, levels, properties, sharing, QoS, errors.
+#include "gst_test_support.h"
+
+#include "random_bundle.h"
+#include "test_support.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace gsttest;
+using gearnn::testing::scratch_dir;
+
+
+class GearnnFormats : public ::testing::TestWithParam<GstVideoFormat> {};
+
+TEST_P(GearnnFormats, ClassMapEqualsEngineAtOddSize) {
+  const GstVideoFormat format = GetParam();
+  const std::string bundle = abr_bundle();
+  auto h = gearnn_harness("bundle=" + bundle + " level-source=fixed level=320x240-qp30");
+  for (auto [w, h_] : {std::pair{61, 35}, std::pair{9, 7}, std::pair{64, 48}}) {
+    gst_harness_set_src_caps_str(h.get(), caps_string(format, w, h_).c_str());
+    GstBuffer* in = make_frame(format, w, h_, 3);
+    const auto expected = engine_map(bundle, "320x240-qp30", format, w, h_, in);
+    GstBuffer* out = push_pull(h.get(), in);
+    ASSERT_NE(out, nullptr);
+    const Seg seg = read_seg(out);
+    ASSERT_TRUE(seg.present) << gst_video_format_to_string(format) << " " << w << "x" << h_;
+    EXPECT_EQ(seg.s.width, guint(w));
+    EXPECT_EQ(seg.s.height, guint(h_));
+    EXPECT_EQ(seg.s.n_classes, 5u);
+    EXPECT_EQ(seg.level, "320x240-qp30");
+    EXPECT_FALSE(seg.s.reused);
+    EXPECT_GT(seg.s.inference_ns, 0u);
+    ASSERT_NE(seg.s.palette, nullptr);
+    EXPECT_EQ(seg.map, expected) << gst_video_format_to_string(format) << " " << w << "x" << h_;
+    std::set<int> classes(seg.map.begin(), seg.map.end());
+    EXPECT_LT(*classes.rbegin(), 5);
+    if (w * h_ > 1000) {
+      EXPECT_GE(classes.size(), 2u) << "a constant map would make the comparison empty";
+    }
+    gst_buffer_unref(out);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, GearnnFormats,
+                         ::testing::Values(GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_RGB,
+                                           GST_VIDEO_FORMAT_BGRx, GST_VIDEO_FORMAT_RGBA),
+                         [](const auto& info) { return std::string(gst_video_format_to_string(info.param)); });
+
+TEST(Gearnn, AcceptsRawFormatsWithoutConverter) {
+  auto h = gearnn_harness("bundle=" + abr_bundle());
+  GstElement* nn = gst_bin_get_by_name(GST_BIN(h->element), "nn");
+  GstPad* sink = gst_element_get_static_pad(nn, "sink");
+  GstCaps* accepted = gst_pad_get_pad_template_caps(sink);
+  for (const char* f : {"I420", "NV12", "RGB", "BGRx", "YV12", "BGR"}) {
+    GstCaps* c = gst_caps_from_string((std::string("video/x-raw,format=") + f + ",width=8,height=8").c_str());
+    EXPECT_TRUE(gst_caps_can_intersect(c, accepted)) << f;
+    gst_caps_unref(c);
+  }
+  gst_caps_unref(accepted);
+  gst_object_unref(sink);
+  gst_object_unref(nn);
+}
+
+TEST(Gearnn, LevelFollowsCapsChange) {
+  auto h = gearnn_harness("bundle=" + abr_bundle() + " level-source=auto");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  std::vector<std::string> levels;
+  int i = 0;
+  for (auto [w, h_] : {std::pair{240, 180}, std::pair{480, 360}, std::pair{320, 240}}) {
+    gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, w, h_).c_str());
+    for (int k = 0; k < 2; ++k) {
+      GstBuffer* out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, w, h_, i), i);
+      ++i;
+      const Seg seg = read_seg(out);
+      ASSERT_TRUE(seg.present);
+      EXPECT_EQ(seg.s.width, guint(w));
+      EXPECT_EQ(seg.s.measured_width, guint(w));
+      EXPECT_TRUE(seg.s.measured & GST_GEARNN_MEASURED_RESOLUTION);
+      EXPECT_FALSE(seg.s.measured & GST_GEARNN_MEASURED_H264_QP);  // no probe upstream
+      levels.push_back(seg.level);
+      gst_buffer_unref(out);
+    }
+  }
+  ASSERT_EQ(levels.size(), 6u);
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_EQ(levels[size_t(k)].rfind("240x180-", 0), 0u) << levels[size_t(k)];
+    EXPECT_EQ(levels[size_t(2 + k)].rfind("480x360-", 0), 0u) << levels[size_t(2 + k)];
+    EXPECT_EQ(levels[size_t(4 + k)].rfind("320x240-", 0), 0u) << levels[size_t(4 + k)];
+  }
+  // One switch message per change (the first selection included), with old and new level.
+  int warnings = 0;
+  auto switches = element_messages(bus, "gearnn-level-switch", &warnings);
+  ASSERT_EQ(switches.size(), 3u);
+  EXPECT_STREQ(gst_structure_get_string(switches[0], "from"), "");
+  EXPECT_EQ(gst_structure_get_string(switches[1], "from"), levels[0]);
+  EXPECT_EQ(gst_structure_get_string(switches[1], "to"), levels[2]);
+  EXPECT_EQ(gst_structure_get_string(switches[2], "to"), levels[4]);
+  EXPECT_NE(std::string(gst_structure_get_string(switches[1], "measured")).find("480x360"), std::string::npos);
+  guint64 pts = 0;
+  EXPECT_TRUE(gst_structure_get_uint64(switches[1], "pts", &pts));
+  EXPECT_EQ(pts, 2 * GST_SECOND / 30);
+  for (auto* s : switches) gst_structure_free(s);
+  // The missing QP was reported once, as a warning.
+  EXPECT_EQ(warnings, 1);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+}
+
+TEST(Gearnn, QpFromQualityMetaSelectsLevel) {
+  auto h = gearnn_harness("bundle=" + abr_bundle() + " qp-window=1");
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 320, 240).c_str());
+  int i = 0;
+  for (double qp : {37.0, 23.0, 31.0}) {
+    GstBuffer* in = make_frame(GST_VIDEO_FORMAT_I420, 320, 240, i);
+    GstGearnnQuality q{"h264", qp, 1, "P", -1};
+    gst_buffer_add_gearnn_quality(in, &q);
+    GstBuffer* out = push_pull(h.get(), in, i++);
+    const Seg seg = read_seg(out);
+    ASSERT_TRUE(seg.present);
+    const std::string want = qp > 34 ? "320x240-qp38" : qp < 26 ? "320x240-qp22" : "320x240-qp30";
+    EXPECT_EQ(seg.level, want);
+    ASSERT_TRUE(seg.s.measured & GST_GEARNN_MEASURED_H264_QP);
+    EXPECT_DOUBLE_EQ(seg.s.measured_qp, qp);
+    EXPECT_EQ(seg.adaptor, "adaptor-" + want + ".safetensors");  // only 480x360-qp22 runs the base alone
+    gst_buffer_unref(out);
+  }
+}
+
+TEST(Gearnn, LevelSourceQpIgnoresResolution) {
+  auto h = gearnn_harness("bundle=" + abr_bundle() + " level-source=qp");
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 480, 360).c_str());
+  GstBuffer* in = make_frame(GST_VIDEO_FORMAT_I420, 480, 360);
+  GstGearnnQuality q{"h264", 38, 1, "P", -1};
+  gst_buffer_add_gearnn_quality(in, &q);
+  GstBuffer* out = push_pull(h.get(), in);
+  const Seg seg = read_seg(out);
+  EXPECT_FALSE(seg.s.measured & GST_GEARNN_MEASURED_RESOLUTION);
+  EXPECT_EQ(seg.level, "240x180-qp38");  // ties on resolution go to the first qp38 level
+  gst_buffer_unref(out);
+}
+
+TEST(Gearnn, JpegAndBrightnessBundles) {
+  {
+    auto h = gearnn_harness("bundle=" + bundle_of_kind("jpeg", 4));  // q10 q40 q70 q100
+    gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 32, 24).c_str());
+    for (double quality : {12.0, 65.0, 95.0}) {
+      GstBuffer* in = make_frame(GST_VIDEO_FORMAT_I420, 32, 24);
+      GstGearnnQuality q{"jpeg", -1, 0, nullptr, quality};
+      gst_buffer_add_gearnn_quality(in, &q);
+      GstBuffer* out = push_pull(h.get(), in);
+      const Seg seg = read_seg(out);
+      EXPECT_EQ(seg.level, quality < 20 ? "q10" : quality < 80 ? "q70" : "q100");
+      EXPECT_DOUBLE_EQ(seg.s.measured_jpeg_quality, quality);
+      gst_buffer_unref(out);
+    }
+  }
+  {
+    // b0.20, b0.60, b1.00; measured against reference-luma.
+    auto h = gearnn_harness("bundle=" + bundle_of_kind("brightness", 3) + " reference-luma=120");
+    gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, 32, 24).c_str());
+    std::vector<std::string> levels;
+    std::vector<double> measured;
+    for (int brightness : {255, 40}) {
+      GstBuffer* out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_RGB, 32, 24, 0, brightness));
+      const Seg seg = read_seg(out);
+      ASSERT_TRUE(seg.s.measured & GST_GEARNN_MEASURED_BRIGHTNESS);
+      levels.push_back(seg.level);
+      measured.push_back(seg.s.measured_brightness);
+      gst_buffer_unref(out);
+    }
+    EXPECT_GT(measured[0], 0.8);
+    EXPECT_LT(measured[1], 0.3);
+    EXPECT_EQ(levels[0], "b1.00");
+    EXPECT_EQ(levels[1], "b0.20");
+  }
+}
+
+TEST(Gearnn, ForcedLevel) {
+  const std::string bundle = abr_bundle();
+  auto h = gearnn_harness("bundle=" + bundle + " level-source=fixed level=480x360-qp38");
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 240, 180).c_str());
+  GstBuffer* in = make_frame(GST_VIDEO_FORMAT_I420, 240, 180, 1);
+  const auto expected = engine_map(bundle, "480x360-qp38", GST_VIDEO_FORMAT_I420, 240, 180, in);
+  const auto other = engine_map(bundle, "240x180-qp38", GST_VIDEO_FORMAT_I420, 240, 180, in);
+  GstBuffer* out = push_pull(h.get(), in);
+  const Seg seg = read_seg(out);
+  EXPECT_EQ(seg.level, "480x360-qp38");
+  EXPECT_EQ(seg.map, expected);
+  EXPECT_NE(seg.map, other) << "adaptors should change the output";
+  gst_buffer_unref(out);
+
+  // Changed while playing.
+  GstElement* nn = gst_bin_get_by_name(GST_BIN(h->element), "nn");
+  g_object_set(nn, "level", "240x180-qp22", nullptr);
+  out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 240, 180, 1), 1);
+  EXPECT_EQ(read_seg(out).level, "240x180-qp22");
+  gchar* current = nullptr;
+  g_object_get(nn, "current-level", &current, nullptr);
+  EXPECT_STREQ(current, "240x180-qp22");
+  g_free(current);
+  gst_buffer_unref(out);
+  gst_object_unref(nn);
+}
+
+TEST(Gearnn, IntervalReusesAndMarks) {
+  const std::string bundle = abr_bundle();
+  auto h = gearnn_harness("bundle=" + bundle + " interval=3 level-source=fixed level=320x240-qp30");
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_RGB, 40, 32).c_str());
+  std::vector<uint8_t> last_inferred;
+  for (int i = 0; i < 7; ++i) {
+    GstBuffer* in = make_frame(GST_VIDEO_FORMAT_RGB, 40, 32, i * 3);
+    const auto own = engine_map(bundle, "320x240-qp30", GST_VIDEO_FORMAT_RGB, 40, 32, in);
+    GstBuffer* out = push_pull(h.get(), in, i);
+    const Seg seg = read_seg(out);
+    ASSERT_TRUE(seg.present) << "frame " << i;
+    const bool should_reuse = i % 3 != 0;
+    EXPECT_EQ(bool(seg.s.reused), should_reuse) << "frame " << i;
+    if (should_reuse) {
+      EXPECT_EQ(seg.map, last_inferred) << "frame " << i;
+    } else {
+      EXPECT_EQ(seg.map, own) << "frame " << i;
+      last_inferred = seg.map;
+    }
+    gst_buffer_unref(out);
+  }
+  // Frames differ enough that reuse is visible.
+  GstBuffer* a = make_frame(GST_VIDEO_FORMAT_RGB, 40, 32, 0);
+  GstBuffer* b = make_frame(GST_VIDEO_FORMAT_RGB, 40, 32, 3);
+  EXPECT_NE(engine_map(bundle, "320x240-qp30", GST_VIDEO_FORMAT_RGB, 40, 32, a),
+            engine_map(bundle, "320x240-qp30", GST_VIDEO_FORMAT_RGB, 40, 32, b));
+  gst_buffer_unref(a);
+  gst_buffer_unref(b);
+}
+
+TEST(Gearnn, FlushAndEos) {
+  auto h = gearnn_harness("bundle=" + abr_bundle() + " interval=4");
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 48, 32).c_str());
+  GstBuffer* out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 48, 32), 0);
+  EXPECT_FALSE(read_seg(out).s.reused);
+  gst_buffer_unref(out);
+  out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 48, 32), 1);
+  EXPECT_TRUE(read_seg(out).s.reused);
+  gst_buffer_unref(out);
+
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_flush_start()));
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_segment(&segment)));
+  out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 48, 32), 0);
+  const Seg after = read_seg(out);
+  ASSERT_TRUE(after.present);
+  EXPECT_FALSE(after.s.reused) << "a flush must force a fresh inference";
+  gst_buffer_unref(out);
+
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_eos()));
+  bool saw_eos = false;
+  while (GstEvent* e = gst_harness_try_pull_event(h.get())) {
+    saw_eos = saw_eos || GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+    gst_event_unref(e);
+  }
+  EXPECT_TRUE(saw_eos);
+}
+
+TEST(Gearnn, StreamsOnOneBundleFollowTheirOwnLevels) {
+  const std::string bundle = abr_bundle();
+  auto a = gearnn_harness("bundle=" + bundle);
+  auto b = gearnn_harness("bundle=" + bundle);
+  gst_harness_set_src_caps_str(a.get(), caps_string(GST_VIDEO_FORMAT_I420, 240, 180).c_str());
+  gst_harness_set_src_caps_str(b.get(), caps_string(GST_VIDEO_FORMAT_I420, 480, 360).c_str());
+  for (int i = 0; i < 2; ++i) {
+    GstBuffer* oa = push_pull(a.get(), make_frame(GST_VIDEO_FORMAT_I420, 240, 180, i), i);
+    GstBuffer* ob = push_pull(b.get(), make_frame(GST_VIDEO_FORMAT_I420, 480, 360, i), i);
+    EXPECT_EQ(read_seg(oa).level.rfind("240x180-", 0), 0u);
+    EXPECT_EQ(read_seg(ob).level.rfind("480x360-", 0), 0u);
+    gst_buffer_unref(oa);
+    gst_buffer_unref(ob);
+  }
+}
+
+guint bundle_users(GstHarness* h) {
+  GstElement* nn = gst_bin_get_by_name(GST_BIN(h->element), "nn");
+  guint users = 0;
+  g_object_get(nn, "bundle-users", &users, nullptr);
+  gst_object_unref(nn);
+  return users;
+}
+
+// The plugin's own view of sharing: elements naming one bundle hold one copy.
+TEST(Gearnn, ElementsOnOneBundleShareOneResidentCopy) {
+  const std::string bundle = abr_bundle();
+  auto a = gearnn_harness("bundle=" + bundle);
+  auto b = gearnn_harness("bundle=" + bundle + "/manifest.json");  // the same bundle, named otherwise
+  auto other = gearnn_harness("bundle=" + bundle_of_kind("jpeg"));
+  EXPECT_EQ(bundle_users(a.get()), 2u);
+  EXPECT_EQ(bundle_users(b.get()), 2u);
+  EXPECT_EQ(bundle_users(other.get()), 1u);
+  b.reset();
+  EXPECT_EQ(bundle_users(a.get()), 1u);
+  gst_element_set_state(a->element, GST_STATE_NULL);
+  EXPECT_EQ(bundle_users(a.get()), 0u);
+}
+
+// A sink that reports it is a second late makes gearnn drop the frames that
+// are already too old to show, and keep the ones that are not.
+TEST(Gearnn, QosDropsLateFrames) {
+  auto h = gearnn_harness("bundle=" + abr_bundle());
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 240, 180).c_str());
+  gst_buffer_unref(push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 240, 180, 0), 0));
+  ASSERT_TRUE(gst_harness_push_upstream_event(
+      h.get(), gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 0.5, GST_SECOND, GST_SECOND / 30)));
+
+  GstBuffer* late = make_frame(GST_VIDEO_FORMAT_I420, 240, 180, 2);
+  GST_BUFFER_PTS(late) = 2 * GST_SECOND / 30;
+  GST_BUFFER_DURATION(late) = GST_SECOND / 30;
+  EXPECT_EQ(gst_harness_push(h.get(), late), GST_FLOW_OK);
+  EXPECT_EQ(gst_harness_try_pull(h.get()), nullptr) << "a frame behind the sink's deadline is dropped";
+
+  GstBuffer* on_time = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 240, 180, 3), 150);
+  ASSERT_NE(on_time, nullptr);
+  EXPECT_EQ(GST_BUFFER_PTS(on_time), 5 * GST_SECOND);
+  gst_buffer_unref(on_time);
+}
+
+// Sets a lone element to PAUSED and returns the error text ("" if it started).
+std::string start_error(const std::string& properties) {
+  GError* err = nullptr;
+  GstElement* e = gst_parse_launch(("gearnn " + properties).c_str(), &err);
+  EXPECT_NE(e, nullptr);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  const GstStateChangeReturn r = gst_element_set_state(e, GST_STATE_PAUSED);
+  std::string text;
+  if (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+    GError* error = nullptr;
+    gst_message_parse_error(m, &error, nullptr);
+    text = error->message;
+    g_error_free(error);
+    gst_message_unref(m);
+  }
+  EXPECT_EQ(r == GST_STATE_CHANGE_FAILURE, !text.empty()) << text;
+  gst_element_set_state(e, GST_STATE_NULL);
+  gst_element_set_bus(e, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(e);
+  return text;
+}
+
+TEST(Gearnn, BadBundleIsAClearErrorAtPaused) {
+  const std::string missing = scratch_dir("gst-missing") + "/nothing-here";
+  std::string text = start_error("bundle=" + missing);
+  EXPECT_NE(text.find(missing), std::string::npos) << text;
+
+  // A bundle whose base file was changed: the error names that file.
+  const std::string broken = scratch_dir("gst-broken");
+  gearnn::RandomBundleOptions o;
+  o.width = 0.125;
+  o.classes = 5;
+  o.levels = 2;
+  gearnn::write_random_bundle(broken, o);
+  { std::ofstream(broken + "/base.safetensors", std::ios::app) << "x"; }
+  text = start_error("bundle=" + broken);
+  EXPECT_NE(text.find("base.safetensors"), std::string::npos) << text;
+
+  text = start_error("");
+  EXPECT_NE(text.find("bundle"), std::string::npos) << text;
+  text = start_error("bundle=" + abr_bundle() + " level-source=fixed level=nope");
+  EXPECT_NE(text.find("nope"), std::string::npos) << text;
+  EXPECT_EQ(start_error("bundle=" + abr_bundle()), "");
+}
+
+}  // namespace
