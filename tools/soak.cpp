@@ -20,6 +20,11 @@
 #include <iostream>
 #include <vector>
 
+#ifdef GEARNN_STATIC_PLUGIN
+// gearnn-soak-sanitized has the plugin compiled in (plugin.cpp defines this with C linkage).
+extern "C" void gst_plugin_gearnn_register(void);
+#endif
+
 using namespace gearnn;
 using namespace gearnn::cli;
 
@@ -69,7 +74,11 @@ int run(int argc, char** argv) {
     return 0;
   }
   gst_init(nullptr, nullptr);
+#ifdef GEARNN_STATIC_PLUGIN
+  gst_plugin_gearnn_register();
+#else
   tools::require_gearnn_plugin();
+#endif
   const std::string bundle = args.positional()[0];
   const int frames = args.get_int("--frames", 20000), every = args.get_int("--report-every", 2000);
   const int switch_every = args.get_int("--switch-every", 5), caps_every = args.get_int("--caps-every", 500);
@@ -145,7 +154,9 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
-    return run(argc, argv);
+    const int status = run(argc, argv);
+    if (gst_is_initialized()) gst_deinit();  // what GStreamer keeps to the end is not counted as leaked
+    return status;
   } catch (const UsageError& e) {
     std::cerr << "gearnn-soak: " << e.what() << "\n" << kSpec.usage << "\n";
     return 2;
