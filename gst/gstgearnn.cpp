@@ -299,7 +299,14 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
   warn_if_nothing_measured(self, *run->selector);
   GST_INFO_OBJECT(self, "bundle %s on %s: %zu levels, %zu classes, overhead %.3f%%", bundle.c_str(),
                   device.c_str(), b.level_count(), b.manifest().classes.size(), b.memory_overhead_percent());
-  if (self->have_info) run->engine->set_format(self->info);
+  if (self->have_info) {
+    try {
+      run->engine->set_format(self->info);
+    } catch (const std::exception& e) {
+      GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Cannot prepare for the stream's format: %s", e.what()), (nullptr));
+      return FALSE;
+    }
+  }
   GST_INFO_OBJECT(self, "resident bundle shared by %ld elements", run->engine->bundle_users());
   GST_OBJECT_LOCK(self);  // get_property reads run
   Running* old = self->run;

@@ -104,13 +104,16 @@ FrameInput::FrameInput(const Normalization& n, const at::Device& device) : devic
 void FrameInput::reserve(int width, int height) {
   const int64_t padded_h = (int64_t(height) + 7) / 8 * 8, padded_w = (int64_t(width) + 7) / 8 * 8;
   if (cpu_.defined() && cpu_.size(2) == padded_h && cpu_.size(3) == padded_w) return;
+  // Normal tensors whichever mode the caller is in: written in place by every
+  // later call, in inference mode or not.
+  c10::InferenceMode normal(false);
   cpu_ = at::empty({1, 3, padded_h, padded_w}, at::kFloat);
   on_device_ = device_.is_cpu() ? cpu_ : at::empty(cpu_.sizes(), cpu_.options().device(device_));
 }
 
 const at::Tensor& FrameInput::convert(const RgbView& image) {
   if (!image.data || image.width < 1 || image.height < 1 || image.stride < size_t(image.width) * 3)
-    throw Error("frame_to_input: empty frame or stride shorter than a row");
+    throw Error("frame input: empty frame or stride shorter than a row");
   const int64_t height = image.height, width = image.width;
   reserve(image.width, image.height);
   const int64_t padded_h = cpu_.size(2), padded_w = cpu_.size(3);
@@ -138,12 +141,12 @@ at::Tensor frame_to_input(const RgbView& image, const Normalization& n, const at
 
 void argmax_into(const at::Tensor& log_probs, int width, int height, uint8_t* classes) {
   if (log_probs.dim() != 4 || log_probs.size(2) < height || log_probs.size(3) < width)
-    throw Error("argmax_class_map: log-probabilities smaller than the frame");
+    throw Error("argmax: log-probabilities smaller than the frame");
   if (!log_probs.is_cpu()) {
-    // On a GPU the reduction is cheap where the data is; only bytes come back.
-    const at::Tensor best =
-        log_probs[0].argmax(0).narrow(0, 0, height).narrow(1, 0, width).to(at::kByte).to(at::kCPU).contiguous();
-    std::memcpy(classes, best.data_ptr<uint8_t>(), size_t(width) * size_t(height));
+    // On a GPU the reduction is cheap where the data is; only bytes come
+    // back, straight into `classes`.
+    at::from_blob(classes, {height, width}, at::kByte)
+        .copy_(log_probs[0].argmax(0).narrow(0, 0, height).narrow(1, 0, width).to(at::kByte));
     return;
   }
   const at::Tensor scores = log_probs[0].to(at::kFloat).contiguous();

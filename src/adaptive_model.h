@@ -1,8 +1,9 @@
 #pragma once
 // One stream's view of a resident bundle: it shares the bundle's base and
 // adaptors with every other AdaptiveModel on the same bundle and keeps only
-// its own selected level. select() swaps which weight table the next forward
-// reads; it copies no weights.
+// its own selected level and its input buffers (so it is not copyable, and
+// one thread uses it at a time). select() swaps which weight table the next
+// forward reads; it copies no weights.
 #include "bundle.h"
 #include "image.h"
 
@@ -36,6 +37,8 @@ private:
 class AdaptiveModel {
 public:
   explicit AdaptiveModel(std::shared_ptr<const Bundle> bundle);
+  AdaptiveModel(const AdaptiveModel&) = delete;
+  AdaptiveModel& operator=(const AdaptiveModel&) = delete;
 
   const Bundle& bundle() const { return *bundle_; }
   const std::shared_ptr<const Bundle>& shared_bundle() const { return bundle_; }

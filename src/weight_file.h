@@ -1,8 +1,8 @@
 #pragma once
 // The one way weights get from a tensor file into an architecture's weight
-// table (bundles, adaptors, checkpoints, whole models, imports): each tensor
-// must be present, float32 and of the architecture's shape; errors name the
-// file, the tensor and what was expected.
+// table (bundles, adaptors, training checkpoints, whole models, imports):
+// each tensor must be present, float32 and of the architecture's shape;
+// errors name the file, the tensor and what was expected.
 #include "drn.h"
 #include "tensor_file.h"
 

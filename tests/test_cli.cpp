@@ -1,7 +1,9 @@
 // Runs the real gearnn executable and checks exit codes and outputs.
 #include "image.h"
+#include "tensor_file.h"
 #include "test_support.h"
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -135,4 +137,31 @@ TEST_F(Cli, BenchSwitchJson) {
     ASSERT_TRUE(j.contains(key)) << key;
     EXPECT_GT(j[key].get<double>(), 0.0) << key;
   }
+}
+
+// `bundle base` takes exactly the architecture's float32 tensors, as the
+// converter writes them; anything else is refused with the tensor's name.
+TEST_F(Cli, BundleBaseTakesExactlyTheArchitecturesTensors) {
+  const std::string dir = scratch_dir("cli-bundle-base");
+  const std::string weights = gearnn::testing::small_bundle(3) + "/base.safetensors";
+  const std::string args = "bundle base --arch drn_d_22 --width 0.125 --classes 5 ";
+  const CliRun ok = gearnn_cli(args + "--weights " + weights + " -o " + dir + "/ok");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/ok/manifest.json"));
+
+  gearnn::TensorFile file = gearnn::read_tensor_file(weights);
+  file.tensors["base.0.1.num_batches_tracked"] = at::zeros({1}, at::kLong);
+  gearnn::write_tensor_file(dir + "/extra.safetensors", file.tensors);
+  const CliRun extra = gearnn_cli(args + "--weights " + dir + "/extra.safetensors -o " + dir + "/extra");
+  EXPECT_EQ(extra.code, 1) << extra.out;
+  EXPECT_NE(extra.out.find("'base.0.1.num_batches_tracked' is not part of drn_d_22"), std::string::npos) << extra.out;
+  EXPECT_NE(extra.out.find("convert_drn_checkpoint.py"), std::string::npos) << extra.out;
+
+  file.tensors.erase("base.0.1.num_batches_tracked");
+  file.tensors["seg.bias"] = file.tensors["seg.bias"].to(at::kDouble);
+  gearnn::write_tensor_file(dir + "/double.safetensors", file.tensors);
+  const CliRun wide = gearnn_cli(args + "--weights " + dir + "/double.safetensors -o " + dir + "/double");
+  EXPECT_EQ(wide.code, 1) << wide.out;
+  EXPECT_NE(wide.out.find("'seg.bias': dtype Double, expected float32"), std::string::npos) << wide.out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/double/manifest.json"));
 }

@@ -40,6 +40,7 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -83,8 +84,7 @@ Options parse_options(const gearnn::cli::Args& args) {
   o.threads = args.get_int("--threads", o.threads);
   o.json = args.has("--json");
   o.side = args.get("--side");
-  if (args.has("--size") && std::sscanf(args.get("--size").c_str(), "%dx%d", &o.width, &o.height) != 2)
-    throw UsageError("--size is WxH");
+  if (args.has("--size")) std::tie(o.width, o.height) = gearnn::cli::parse_size("--size", args.get("--size"));
   if (o.frames < 1 || o.warmup < 1 || o.width < 1 || o.height < 1 || o.repeat < 1)
     throw UsageError("frames, warmup, repeat and size must be positive");
   if (!o.side.empty() && o.side != "bare" && o.side != "pipeline") throw UsageError("--side is bare or pipeline");
@@ -145,7 +145,7 @@ GstPadProbeReturn on_output(GstPad*, GstPadProbeInfo* info, gpointer data) {
 }
 
 
-// One side, once: frames/s and (pipeline) the element's own segment() ms per frame.
+// One side, once: frames/s and (pipeline) the element's own segment_into() ms per frame.
 struct SideResult {
   double fps = -1, inference_ms = 0;
 };
@@ -361,7 +361,7 @@ int main(int argc, char** argv) {
                 o.frames, o.warmup, o.threads, o.repeat);
     std::printf("runs (frames/s): %s\n", runs.c_str());
     std::printf("bare forward:                 %8.3f frames/s  (%.1f ms/frame)\n", bare_fps, 1000.0 / bare_fps);
-    std::printf("pipeline (appsrc ! gearnn):   %8.3f frames/s  (%.1f ms/frame: %.1f in segment(), %.1f around it)\n",
+    std::printf("pipeline (appsrc ! gearnn):   %8.3f frames/s  (%.1f ms/frame: %.1f in segment_into(), %.1f around it)\n",
                 pipe_fps, 1000.0 / pipe_fps, inference_ms, around_ms);
     std::printf("ratio pipeline / bare:        %8.3f\n", ratio);
   }

@@ -91,4 +91,13 @@ std::string help_text(const CommandSpec& spec) {
   return out.str();
 }
 
+std::pair<int, int> parse_size(const std::string& option, const std::string& text) {
+  int w = 0, h = 0;
+  char x = 0;
+  std::istringstream in(text);
+  if (!(in >> w >> x >> h) || x != 'x' || !in.eof() || w < 1 || h < 1)
+    throw UsageError(option + " needs WIDTHxHEIGHT, not '" + text + "'");
+  return {w, h};
+}
+
 }  // namespace gearnn::cli

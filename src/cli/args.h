@@ -1,6 +1,7 @@
 #pragma once
 // A small command-line parser: declared options, positionals, --help.
 #include <map>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -46,5 +47,8 @@ private:
 };
 
 std::string help_text(const CommandSpec& spec);
+
+// "640x480" (both at least 1, nothing after); throws UsageError naming `option`.
+std::pair<int, int> parse_size(const std::string& option, const std::string& text);
 
 }  // namespace gearnn::cli

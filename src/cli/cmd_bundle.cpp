@@ -45,7 +45,8 @@ const CommandSpec kRandomSpec{
 const CommandSpec kBaseSpec{
     "gearnn bundle base --arch A --weights FILE --classes camvid|cityscapes|N [--width W] -o DIR",
     "Wraps a tensor file of DRNSeg weights (as models/convert_drn_checkpoint.py writes\n"
-    "it) into a one-level bundle that runs the base as it is.",
+    "it) into a one-level bundle that runs the base as it is. The file must hold\n"
+    "exactly the architecture's tensors, all float32.",
     {{"--arch", "A", "drn_c_26, drn_d_22 or drn_d_38"},
      {"--weights", "FILE", "safetensors file with the DRNSeg state dict"},
      {"--classes", "C", "class table: camvid, cityscapes, or a count"},
@@ -149,7 +150,14 @@ int bundle_base(const std::vector<std::string>& argv) {
   m.levels.push_back(level);
 
   const std::string weights_path = args.require("--weights");
-  const NamedTensors base = named_weights(arch, read_weights(arch, weights_path, at::kCPU));
+  NamedTensors base;
+  try {
+    base = named_weights(arch, read_weights(arch, weights_path, at::kCPU));
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) +
+                " (bundle base takes exactly the architecture's float32 tensors, as "
+                "models/convert_drn_checkpoint.py --arch writes them)");
+  }
   const std::string out = args.require("--output");
   write_bundle(out, m, base, {NamedTensors{}});
   Bundle::load(out);  // proves that shapes match before anyone relies on the folder

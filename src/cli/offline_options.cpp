@@ -39,15 +39,6 @@ std::vector<Option> augment_options() {
           {"--jitter", "J", "random brightness, contrast and saturation factors in [1-J, 1+J]"}};
 }
 
-std::pair<int, int> parse_size(const std::string& option, const std::string& text) {
-  int w = 0, h = 0;
-  char x = 0;
-  std::istringstream in(text);
-  if (!(in >> w >> x >> h) || x != 'x' || !in.eof() || w < 1 || h < 1)
-    throw UsageError(option + " needs WIDTHxHEIGHT, not '" + text + "'");
-  return {w, h};
-}
-
 Dataset open_dataset(const Args& args, const std::string& split_option, const std::string& default_split) {
   Dataset d = Dataset::open(args.require("--data"), args.get(split_option, default_split));
   if (args.has("--exclude-sequence")) {

@@ -15,8 +15,6 @@ std::vector<Option> augment_options();
 // --data ROOT --split S [--exclude-sequence A,B] [--only-sequence A,B]
 Dataset open_dataset(const Args& args, const std::string& split_option, const std::string& default_split);
 AugmentOptions parse_augment(const Args& args);
-// "320x240" -> {320, 240}; UsageError naming the option otherwise.
-std::pair<int, int> parse_size(const std::string& option, const std::string& text);
 // A level spec or one setting given as an option's value; a malformed one is
 // bad usage (exit 2), with the parser's message.
 std::vector<DistortionSetting> level_spec_option(const Args& args, const std::string& option);

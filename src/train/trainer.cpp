@@ -119,16 +119,19 @@ WeightTable train(const Architecture& arch, const WeightTable& initial, const Tr
   const std::string checkpoint = o.checkpoint_dir.empty() ? "" : (fs::path(o.checkpoint_dir) / kCheckpointFile).string();
   if (o.resume && !checkpoint.empty() && fs::exists(checkpoint)) {
     TensorFile saved = read_tensor_file(checkpoint);
-    const WeightTable saved_weights = take_all_weights(saved, checkpoint, arch, device);
+    const WeightTable saved_weights = take_all_weights(saved, checkpoint, arch, at::kCPU);
     for (size_t s = 0; s < w.size(); ++s) {
-      if (trained[s] || owned[s]) w[s] = saved_weights[s];
+      if (trained[s] || owned[s]) w[s] = saved_weights[s].to(device);
       auto m = saved.tensors.find("momentum/" + arch.slots()[s].name);
-      if (m != saved.tensors.end()) momentum[s] = m->second.to(device);
+      if (m == saved.tensors.end()) continue;
+      if (m->second.scalar_type() != at::kFloat || m->second.sizes() != saved_weights[s].sizes())
+        throw Error(checkpoint + ": tensor '" + m->first + "' is not float32 of its weight's shape");
+      momentum[s] = m->second.to(device);
     }
     const auto epoch = saved.metadata.find("epoch");
     char* end = nullptr;
     const long done = epoch == saved.metadata.end() ? -1 : std::strtol(epoch->second.c_str(), &end, 10);
-    if (done < 0 || done > 1000000 || !end || *end != '\0')
+    if (done < 0 || done > 1000000 || !end || end == epoch->second.c_str() || *end != '\0')
       throw Error(checkpoint + ": no valid 'epoch' in its metadata (not a gearnn training checkpoint?)");
     first_epoch = int(done) + 1;
     std::fprintf(stderr, "%s: resuming after epoch %d\n", checkpoint.c_str(), first_epoch - 1);
