@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The element in a pipeline against the engine's bare forward, same frames,
+# The element in a pipeline against the bare engine (segment_into), same frames,
 # same thread count:
 #
 #   pipelines/bench.sh [BUNDLE] [gearnn-gst-bench options: --frames N --size WxH --threads T --repeat R --json]

@@ -54,7 +54,7 @@ at::Tensor AdaptiveModel::forward(const at::Tensor& input) const {
 void AdaptiveModel::segment_into(const RgbView& image, uint8_t* classes) {
   c10::InferenceMode guard;
   const at::Tensor& input = input_.convert(image);
-  argmax_into(bundle_->architecture().forward(*weights_, input), image.width, image.height, classes);
+  head_.run(bundle_->architecture().scores(*weights_, input), image.width, image.height, classes);
 }
 
 ClassMap AdaptiveModel::segment(const RgbView& image) {
@@ -63,38 +63,6 @@ ClassMap AdaptiveModel::segment(const RgbView& image) {
   return map;
 }
 
-namespace {
-
-// One row of a class map from C planes of scores (`plane` floats apart). Blocks
-// of the row go across all planes with the running maximum in registers; ties
-// keep the lower class, as at::argmax does. The index update is mask
-// arithmetic rather than a conditional: GCC vectorises that with plain SSE2
-// (0.4 ms for a 480x360 frame of 11 classes; 4.4 ms as a conditional, 22 ms
-// for at::argmax over the class dimension).
-void argmax_row(const float* row, size_t n_classes, size_t plane, int width, uint8_t* out) {
-  constexpr int kBlock = 64;
-  float best[kBlock];
-  int32_t index[kBlock];
-  for (int x0 = 0; x0 < width; x0 += kBlock) {
-    const int n = std::min(kBlock, width - x0);
-    for (int i = 0; i < n; ++i) {
-      best[i] = row[x0 + i];
-      index[i] = 0;
-    }
-    for (size_t c = 1; c < n_classes; ++c) {
-      const float* score = row + c * plane + x0;
-      for (int i = 0; i < n; ++i) {
-        const float s = score[i], b = best[i];
-        const int32_t better = -int32_t(s > b);  // all ones where class c scores higher
-        best[i] = s > b ? s : b;
-        index[i] = (index[i] & ~better) | (int32_t(c) & better);
-      }
-    }
-    for (int i = 0; i < n; ++i) out[x0 + i] = uint8_t(index[i]);
-  }
-}
-
-}  // namespace
 
 FrameInput::FrameInput(const Normalization& n, const at::Device& device) : device_(device) {
   for (size_t c = 0; c < 3; ++c)
@@ -137,31 +105,6 @@ const at::Tensor& FrameInput::convert(const RgbView& image) {
 at::Tensor frame_to_input(const RgbView& image, const Normalization& n, const at::Device& device) {
   FrameInput input(n, device);
   return input.convert(image);
-}
-
-void argmax_into(const at::Tensor& log_probs, int width, int height, uint8_t* classes) {
-  if (log_probs.dim() != 4 || log_probs.size(2) < height || log_probs.size(3) < width)
-    throw Error("argmax: log-probabilities smaller than the frame");
-  if (!log_probs.is_cpu()) {
-    // On a GPU the reduction is cheap where the data is; only bytes come
-    // back, straight into `classes`.
-    at::from_blob(classes, {height, width}, at::kByte)
-        .copy_(log_probs[0].argmax(0).narrow(0, 0, height).narrow(1, 0, width).to(at::kByte));
-    return;
-  }
-  const at::Tensor scores = log_probs[0].to(at::kFloat).contiguous();
-  const int64_t n_classes = scores.size(0), row_stride = scores.size(2);
-  const size_t plane = size_t(scores.size(1) * row_stride);
-  const float* data = scores.data_ptr<float>();
-  for (int y = 0; y < height; ++y)
-    argmax_row(data + size_t(y) * size_t(row_stride), size_t(n_classes), plane, width,
-               classes + size_t(y) * size_t(width));
-}
-
-ClassMap argmax_class_map(const at::Tensor& log_probs, int width, int height) {
-  ClassMap map{width, height, std::vector<uint8_t>(size_t(width) * size_t(height))};
-  argmax_into(log_probs, width, height, map.classes.data());
-  return map;
 }
 
 }  // namespace gearnn

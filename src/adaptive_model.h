@@ -5,6 +5,7 @@
 // one thread uses it at a time). select() swaps which weight table the next
 // forward reads; it copies no weights.
 #include "bundle.h"
+#include "class_map_head.h"
 #include "image.h"
 
 #include <ATen/core/Tensor.h>
@@ -53,9 +54,10 @@ public:
   // bundle's device. No autograd.
   at::Tensor forward(const at::Tensor& input) const;
 
-  // A whole frame: normalise, pad to a multiple of 8, infer, crop, argmax.
-  // Writes width x height class indices, row-major, to `classes`; frames of
-  // one size reuse the same input buffers.
+  // A whole frame: normalise, pad to a multiple of 8, run the network to its
+  // 1/8-resolution scores, then the fused up-sampling and argmax
+  // (class_map_head.h). Writes width x height class indices, row-major, to
+  // `classes`; frames of one size reuse the same buffers.
   void segment_into(const RgbView& image, uint8_t* classes);
   // Sizes the input buffers for frames of width x height (a stream's caps).
   void prepare(int width, int height) { input_.reserve(width, height); }
@@ -66,15 +68,12 @@ private:
   const WeightTable* weights_;
   size_t level_;
   FrameInput input_;
+  UpsampledArgmax head_;
 };
 
 // The normalised, padded 1 x 3 x H' x W' float tensor of an RGB frame on `device`
 // (H', W' rounded up to multiples of 8 by repeating the last row and column).
 at::Tensor frame_to_input(const RgbView& image, const Normalization& normalization, const at::Device& device);
 
-// Class indices of log-probabilities, cropped to width x height.
-ClassMap argmax_class_map(const at::Tensor& log_probs, int width, int height);
-// The same into `classes` (width x height bytes).
-void argmax_into(const at::Tensor& log_probs, int width, int height, uint8_t* classes);
 
 }  // namespace gearnn

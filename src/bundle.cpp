@@ -51,7 +51,7 @@ Bundle::Bundle(std::string folder, Manifest manifest, const at::Device& device)
       }()) {}
 
 std::shared_ptr<const Bundle> Bundle::load(const std::string& bundle, const std::string& device_name,
-                                          DescriptorCheck check) {
+                                          DescriptorCheck check, Folding folding) {
   const std::string manifest_path = manifest_path_of(bundle);
   const std::string folder = fs::path(manifest_path).parent_path().string();
   Manifest manifest = read_manifest(manifest_path);
@@ -90,6 +90,13 @@ std::shared_ptr<const Bundle> Bundle::load(const std::string& bundle, const std:
     }
     b->level_weights_.push_back(std::move(table));
   }
+  if (folding == Folding::inference) {
+    std::vector<bool> adapted(arch.layers().size(), false);
+    for (const LevelSpec& level : manifest.levels)
+      if (level.adaptor)
+        for (const std::string& name : level.adaptor->layers) adapted[*arch.find_layer(name)] = true;
+    b->folding_ = fold_batch_norms(arch, adapted, b->base_, b->level_weights_);
+  }
   return b;
 }
 
@@ -103,7 +110,7 @@ std::shared_ptr<const Bundle> Bundle::load_shared(const std::string& bundle, con
 
   std::lock_guard<std::mutex> lock(mutex);
   if (auto found = cache[key].lock()) return found;
-  auto loaded = load(bundle, device);
+  auto loaded = load(bundle, device, DescriptorCheck::current, Folding::inference);
   cache[key] = loaded;
   return loaded;
 }

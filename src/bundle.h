@@ -3,6 +3,7 @@
 // adaptor, on one device. For each level it keeps a weight table whose entries
 // are the base tensors except where the level's adaptor replaces a layer; no
 // tensor data is duplicated between levels.
+#include "bn_folding.h"
 #include "drn.h"
 #include "manifest.h"
 #include "tensor_file.h"
@@ -21,15 +22,21 @@ namespace gearnn {
 // offline commands that only take a bundle's base, and inspect, skip it.
 enum class DescriptorCheck { current, skip };
 
+// Whether conv+BN pairs that no adaptor touches are folded (bn_folding.h):
+// for inference only; training and evaluation of the base need them apart.
+enum class Folding { none, inference };
+
 class Bundle {
 public:
   // Reads and validates everything (hashes, names, shapes, dtypes). Throws
   // gearnn::Error naming the file and the problem. `device`: "cpu", "cuda", "cuda:N".
   static std::shared_ptr<const Bundle> load(const std::string& bundle, const std::string& device = "cpu",
-                                            DescriptorCheck check = DescriptorCheck::current);
+                                            DescriptorCheck check = DescriptorCheck::current,
+                                            Folding folding = Folding::none);
 
-  // One resident copy per bundle folder and device in the process: every
-  // caller naming the same bundle gets the same object while any caller holds it.
+  // One resident copy per bundle folder and device in the process, folded for
+  // inference: every caller naming the same bundle gets the same object while
+  // any caller holds it.
   static std::shared_ptr<const Bundle> load_shared(const std::string& bundle,
                                                    const std::string& device = "cpu");
 
@@ -45,6 +52,8 @@ public:
   size_t default_level() const;
 
   const WeightTable& base_weights() const { return base_; }
+  // What folding did (all zero for Folding::none).
+  const FoldingReport& folding() const { return folding_; }
   const WeightTable& weights(size_t level) const { return level_weights_.at(level); }
 
   int64_t base_params() const { return architecture_.params_with_buffers(); }
@@ -62,6 +71,7 @@ private:
   LevelMatcher matcher_;
   WeightTable base_;
   std::vector<WeightTable> level_weights_;
+  FoldingReport folding_;
 };
 
 // Conversions between the architecture's weight table and named tensors.

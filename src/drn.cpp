@@ -149,6 +149,9 @@ void Architecture::add_stage(const DrnStage& stage, int64_t& inplanes, int64_t c
         step.downsample_bn = add_bn(block + ".downsample.1", channels);
       }
     }
+    for (auto [c, b] : {std::pair{step.conv1, step.bn1}, std::pair{step.conv2, step.bn2},
+                        std::pair{step.downsample_conv, step.downsample_bn}})
+      if (c >= 0) conv_bn_pairs_.emplace_back(size_t(c), size_t(b));
     steps_.push_back(step);
     inplanes = channels;
   }
@@ -250,8 +253,25 @@ at::Tensor Architecture::bn(const WeightTable& w, int layer, const at::Tensor& x
   return at::batch_norm(x, w[s[0]], w[s[1]], w[s[2]], w[s[3]], train, momentum, 1e-5, true);
 }
 
+at::Tensor Architecture::conv_bn(const WeightTable& w, int conv_layer, int bn_layer, const at::Tensor& x, int stride,
+                                 int padding, int dilation, const std::vector<bool>& batch_stats,
+                                 double momentum) const {
+  const auto& b = layers_[bn_layer].slots;
+  if (w[b[0]].defined()) return bn(w, bn_layer, conv(w, conv_layer, x, stride, padding, dilation), batch_stats, momentum);
+  if (!batch_stats.empty() && batch_stats[bn_layer])
+    throw Error("layer " + layers_[bn_layer].name + " was folded into its conv; it cannot use batch statistics");
+  return at::conv2d(x, w[layers_[conv_layer].slots[0]], w[b[1]], {stride, stride}, {padding, padding},
+                    {dilation, dilation});
+}
+
 at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input, const std::vector<bool>& train,
                                  double momentum) const {
+  const at::Tensor x = scores(w, input, train, momentum);
+  return at::log_softmax(at::conv_transpose2d(x, w[up_slot_], {}, {8, 8}, {4, 4}, {0, 0}, classes_, {1, 1}), 1);
+}
+
+at::Tensor Architecture::scores(const WeightTable& w, const at::Tensor& input, const std::vector<bool>& train,
+                                double momentum) const {
   if (w.size() != slots_.size())
     throw Error("weight table has " + std::to_string(w.size()) + " entries, " + name_ + " needs " +
                 std::to_string(slots_.size()));
@@ -261,21 +281,20 @@ at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input, 
   at::Tensor x = input;
   for (const Step& s : steps_) {
     if (!s.block) {
-      x = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, s.padding1, s.dilation1), train, momentum));
+      x = at::relu(conv_bn(w, s.conv1, s.bn1, x, s.stride, s.padding1, s.dilation1, train, momentum));
       continue;
     }
-    at::Tensor out = at::relu(bn(w, s.bn1, conv(w, s.conv1, x, s.stride, s.padding1, s.dilation1), train, momentum));
-    out = bn(w, s.bn2, conv(w, s.conv2, out, 1, s.padding2, s.dilation2), train, momentum);
+    at::Tensor out = at::relu(conv_bn(w, s.conv1, s.bn1, x, s.stride, s.padding1, s.dilation1, train, momentum));
+    out = conv_bn(w, s.conv2, s.bn2, out, 1, s.padding2, s.dilation2, train, momentum);
     if (s.residual) {
-      const at::Tensor skip =
-          s.downsample_conv >= 0 ? bn(w, s.downsample_bn, conv(w, s.downsample_conv, x, s.stride, 0, 1), train, momentum) : x;
+      const at::Tensor skip = s.downsample_conv >= 0
+                                  ? conv_bn(w, s.downsample_conv, s.downsample_bn, x, s.stride, 0, 1, train, momentum)
+                                  : x;
       out = out + skip;
     }
     x = at::relu(out);
   }
-  x = conv(w, static_cast<int>(layers_.size() - 1), x, 1, 0, 1);
-  x = at::conv_transpose2d(x, w[up_slot_], {}, {8, 8}, {4, 4}, {0, 0}, classes_, {1, 1});
-  return at::log_softmax(x, 1);
+  return conv(w, static_cast<int>(layers_.size() - 1), x, 1, 0, 1);
 }
 
 }  // namespace gearnn

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gearnn {
@@ -48,6 +49,9 @@ public:
   std::optional<size_t> find_slot(const std::string& slot_name) const;
   std::optional<size_t> find_layer(const std::string& layer_name) const;
 
+  // Each conv followed by a BN layer, as (conv layer, BN layer) indices.
+  const std::vector<std::pair<size_t, size_t>>& conv_bn_pairs() const { return conv_bn_pairs_; }
+
   int64_t learnable_params() const;     // parameters that training updates
   int64_t params_with_buffers() const;  // ... plus the BN running statistics
 
@@ -58,10 +62,16 @@ public:
   // Input: normalised RGB, N x 3 x H x W, H and W multiples of 8 for an exact
   // size. Output: log-probabilities N x classes x H x W. BN layer i uses batch
   // statistics (and updates its running statistics in the table) when
-  // `batch_stats[i]` is set; empty = inference mode everywhere.
+  // `batch_stats[i]` is set; empty = inference mode everywhere. A BN layer
+  // whose weight entry is empty was folded into its conv (bn_folding.h): the
+  // conv entry holds the folded weight and the BN's bias entry its bias.
   // `bn_momentum` weighs each batch in the running statistics (PyTorch's 0.1).
   at::Tensor forward(const WeightTable& weights, const at::Tensor& input,
                      const std::vector<bool>& batch_stats = {}, double bn_momentum = 0.1) const;
+  // The same network up to the 1x1 classifier: N x classes x H/8 x W/8
+  // scores, before the fixed up-sampling and the log-softmax.
+  at::Tensor scores(const WeightTable& weights, const at::Tensor& input,
+                    const std::vector<bool>& batch_stats = {}, double bn_momentum = 0.1) const;
 
 private:
   // One step of the forward pass: conv+BN+ReLU, or a BasicBlock.
@@ -79,6 +89,8 @@ private:
                   int dilation) const;
   at::Tensor bn(const WeightTable& w, int layer, const at::Tensor& x, const std::vector<bool>& batch_stats,
                 double momentum) const;
+  at::Tensor conv_bn(const WeightTable& w, int conv_layer, int bn_layer, const at::Tensor& x, int stride,
+                     int padding, int dilation, const std::vector<bool>& batch_stats, double momentum) const;
 
   std::string name_;
   int classes_;
@@ -86,6 +98,7 @@ private:
   std::vector<TensorSlot> slots_;
   std::vector<Layer> layers_;
   std::vector<Step> steps_;
+  std::vector<std::pair<size_t, size_t>> conv_bn_pairs_;
   size_t up_slot_ = 0;
 };
 

@@ -1,15 +1,16 @@
 // gearnn-gst-bench: the same frames through the gearnn element in a real
-// pipeline (appsrc ! gearnn ! fakesink) and through the engine's bare forward
+// pipeline (appsrc ! gearnn ! fakesink) and through the bare engine (segment_into)
 // at the same thread count; prints both throughputs and their ratio.
 //
 //   gearnn-gst-bench BUNDLE [options]      (--help lists them)
 //
 // Both sides run the same pre-decoded frames on the same level with the same
-// LibTorch thread count. "Bare forward" is AdaptiveModel::forward on tensors
-// made beforehand, outside the timing, by the element's own conversion
-// (StreamEngine) and normalisation; the pipeline side times everything the
-// element does per frame (conversion to RGB, normalisation, padding, forward,
-// argmax, crop, the meta).
+// LibTorch thread count. The bare side is the engine's own work,
+// AdaptiveModel::segment_into (normalisation, padding, network, fused
+// up-sampling and argmax, crop) on RGB frames made beforehand, outside the
+// timing, by the element's own conversion (StreamEngine); the pipeline side
+// times everything the element does per frame (that conversion, the engine's
+// work, the meta), so the ratio is the cost of being an element.
 //
 // Each run of each side is its own process (this program with --side), as in
 // deployment. In one process the two sides would each keep an OpenMP thread
@@ -51,7 +52,7 @@ const gearnn::cli::CommandSpec kSpec{
     "gearnn-gst-bench BUNDLE [--video FILE] [--frames N] [--warmup K] [--size WxH] [--format F] [--threads T] "
     "[--repeat R] [--json]",
     "The same frames through the gearnn element (appsrc ! gearnn ! fakesink) and\n"
-    "through the engine's bare forward, at the same thread count; prints both\n"
+    "through the bare engine (segment_into), at the same thread count; prints both\n"
     "throughputs and their ratio (the best of --repeat runs of each side).",
     {{"--video", "FILE", "frames to decode (default: OpenCV's vtest.avi, else a test pattern)"},
      {"--frames", "N", "timed frames (default 20)"},
@@ -152,25 +153,30 @@ struct SideResult {
 
 SideResult run_bare(const Options& o, const std::vector<GstSample*>& samples,
                     const std::shared_ptr<const gearnn::Bundle>& bundle) {
-  // The RGB frames and input tensors are made outside the timing, by the
-  // element's own conversion (in a pipeline the element makes them inside it).
+  // The RGB frames are made outside the timing, by the element's own
+  // conversion (in a pipeline the element makes them inside it).
   GstVideoInfo in_info;
   gst_video_info_from_caps(&in_info, gst_sample_get_caps(samples[0]));
   gstgearnn::StreamEngine engine(o.bundle, "cpu");
   gearnn::AdaptiveModel& model = engine.model();
   engine.set_format(in_info);
-  std::vector<at::Tensor> inputs;
+  std::vector<gearnn::RgbImage> frames;
   for (GstSample* s : samples) {
     GstVideoFrame in;
     gst_video_frame_map(&in, &in_info, gst_sample_get_buffer(s), GST_MAP_READ);
-    inputs.push_back(gearnn::frame_to_input(engine.rgb(in), bundle->manifest().normalization, bundle->device()));
+    const gearnn::RgbView v = engine.rgb(in);
+    gearnn::RgbImage copy{v.width, v.height, {}};
+    for (int y = 0; y < v.height; ++y)
+      copy.pixels.insert(copy.pixels.end(), v.data + size_t(y) * v.stride, v.data + size_t(y) * v.stride + size_t(v.width) * 3);
+    frames.push_back(std::move(copy));
     gst_video_frame_unmap(&in);
   }
+  (void)bundle;
+  std::vector<uint8_t> classes(size_t(o.width) * size_t(o.height));
   Clock::time_point t0;
-  for (size_t i = 0; i < inputs.size(); ++i) {
+  for (size_t i = 0; i < frames.size(); ++i) {
     if (int(i) == o.warmup) t0 = Clock::now();
-    at::Tensor out = model.forward(inputs[i]);
-    (void)out.data_ptr<float>();
+    model.segment_into(frames[i].view(), classes.data());
   }
   SideResult r;
   r.fps = o.frames / std::chrono::duration<double>(Clock::now() - t0).count();
@@ -351,7 +357,7 @@ int main(int argc, char** argv) {
   const double around_ms = 1000.0 / pipe_fps - inference_ms;
   if (o.json) {
     std::printf("{\"architecture\": \"%s\", \"width_multiplier\": %g, \"frame\": \"%dx%d\", \"format\": \"%s\", "
-                "\"frames\": %d, \"threads\": %d, \"bare_forward_fps\": %.4f, \"pipeline_fps\": %.4f, "
+                "\"frames\": %d, \"threads\": %d, \"bare_engine_fps\": %.4f, \"pipeline_fps\": %.4f, "
                 "\"ratio\": %.4f, \"element_segment_ms\": %.3f, \"runs\": [%s]}\n",
                 arch.c_str(), bundle->manifest().width, o.width, o.height, o.format.c_str(), o.frames, o.threads,
                 bare_fps, pipe_fps, ratio, inference_ms, runs.c_str());
@@ -360,7 +366,7 @@ int main(int argc, char** argv) {
                 o.bundle.c_str(), arch.c_str(), bundle->manifest().width, o.width, o.height, o.format.c_str(),
                 o.frames, o.warmup, o.threads, o.repeat);
     std::printf("runs (frames/s): %s\n", runs.c_str());
-    std::printf("bare forward:                 %8.3f frames/s  (%.1f ms/frame)\n", bare_fps, 1000.0 / bare_fps);
+    std::printf("bare engine (segment_into):   %8.3f frames/s  (%.1f ms/frame)\n", bare_fps, 1000.0 / bare_fps);
     std::printf("pipeline (appsrc ! gearnn):   %8.3f frames/s  (%.1f ms/frame: %.1f in segment_into(), %.1f around it)\n",
                 pipe_fps, 1000.0 / pipe_fps, inference_ms, around_ms);
     std::printf("ratio pipeline / bare:        %8.3f\n", ratio);

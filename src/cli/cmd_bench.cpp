@@ -1,5 +1,6 @@
 // gearnn bench switch: what a level switch costs with GearNN's table swap,
 // against copying the adaptor into the base and reloading a whole model.
+// (gearnn bench forward is in cmd_bench_forward.cpp.)
 #include "adaptive_model.h"
 #include "args.h"
 #include "commands.h"
@@ -110,12 +111,13 @@ double time_reload(const Bundle& bundle, int reloads) {
 }  // namespace
 
 int run_bench(const std::vector<std::string>& argv) {
-  if (argv.empty()) throw UsageError("missing benchmark name (switch)");
+  if (argv.empty()) throw UsageError("missing benchmark name (switch or forward)");
   if (argv[0] == "--help" || argv[0] == "-h") {
-    std::cout << help_text(kSpec);
+    std::cout << help_text(kSpec) << "\ngearnn bench forward --help: the class-map path against the exact forward\n";
     return 0;
   }
-  if (argv[0] != "switch") throw UsageError("unknown benchmark '" + argv[0] + "' (switch)");
+  if (argv[0] == "forward") return bench_forward(std::vector<std::string>(argv.begin() + 1, argv.end()));
+  if (argv[0] != "switch") throw UsageError("unknown benchmark '" + argv[0] + "' (switch or forward)");
   const Args args(kSpec, std::vector<std::string>(argv.begin() + 1, argv.end()));
   if (args.help()) {
     std::cout << help_text(kSpec);

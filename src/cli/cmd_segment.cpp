@@ -27,7 +27,8 @@ int run_segment(const std::vector<std::string>& argv) {
     return 0;
   }
   const std::string out = args.require("--output");
-  AdaptiveModel model(Bundle::load(args.positional()[0], args.get("--device", "cpu")));
+  AdaptiveModel model(
+      Bundle::load(args.positional()[0], args.get("--device", "cpu"), DescriptorCheck::current, Folding::inference));
   if (args.has("--level")) model.select(args.get("--level"));
   const RgbImage image = read_png_rgb(args.positional()[1]);
   const ClassMap map = model.segment(image.view());

@@ -18,7 +18,7 @@ const char* kUsage =
     "  inspect    show a bundle's levels, adaptors and memory, or an architecture's sizes\n"
     "  bundle     make bundles: 'bundle random', 'bundle base', 'bundle merge'\n"
     "  segment    segment one PNG image with a bundle\n"
-    "  bench      benchmarks: 'bench switch'\n"
+    "  bench      benchmarks: 'bench switch' (level switches), 'bench forward' (class-map path)\n"
     "  train      train a DRN (base, or a whole-model baseline)\n"
     "  adapt      build a GearNN bundle: sensitivity, knapsack, adaptor fine-tuning\n"
     "  eval       compare GearNN with its baselines on distorted data\n"

@@ -1,0 +1,171 @@
+// gearnn bench forward: the engine's class-map path (segment_into: scores at
+// 1/8 resolution, fused up-sampling and argmax) against its exact forward
+// (full-resolution log-probabilities) plus argmax, on the same frame, in one
+// run; and, over a dataset, by how many pixels their class maps differ.
+#include "adaptive_model.h"
+#include "args.h"
+#include "commands.h"
+#include "data/dataset.h"
+#include "error.h"
+#include "tensor_file.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+namespace gearnn::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const CommandSpec kSpec{
+    "gearnn bench forward BUNDLE [--size WxH] [--level L] [--frames N] [--threads T] [--json]",
+    "Times, alternating on the same frame: segment_into() (the element's path: the\n"
+    "network to 1/8-resolution scores, then the fused up-sampling and argmax) and\n"
+    "the exact forward() (transposed-conv up-sampling, log-softmax) plus argmax.\n"
+    "Reports medians. With --data, counts the pixels where the two class maps\n"
+    "differ over a split's images.",
+    {{"--size", "WxH", "frame size (default 480x360); a synthetic street-like frame"},
+     {"--image", "PNG", "time this image instead (its own size)"},
+     {"--level", "L", "level (default: the bundle's base level)"},
+     {"--frames", "N", "timed frames of each path (default 20)"},
+     {"--warmup", "K", "untimed frames of each path first (default 3)"},
+     {"--threads", "T", "LibTorch intra-op threads (default: LibTorch's setting)"},
+     {"--no-fold", "", "keep every BN layer apart from its conv (default: fold those no adaptor touches)"},
+     {"--save-input", "FILE", "write the frame's normalised input tensor (\"input\") for peer benchmarks"},
+     {"--data", "ROOT", "also compare the two class maps on this dataset's images"},
+     {"--split", "S", "the split for --data (default val)"},
+     {"--limit", "N", "at most N images of the split (default all)"},
+     {"--json", "", "print JSON"}},
+    1,
+    1};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+double millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Gradients, stripes and blocks: enough structure that no class wins everywhere.
+RgbImage synthetic_frame(int width, int height) {
+  RgbImage img{width, height, std::vector<uint8_t>(size_t(width) * size_t(height) * 3)};
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      uint8_t* p = &img.pixels[(size_t(y) * size_t(width) + size_t(x)) * 3];
+      const bool block = ((x / 37) + (y / 23)) % 3 == 0;
+      p[0] = uint8_t(block ? 200 : (x * 255) / std::max(1, width - 1));
+      p[1] = uint8_t(block ? 40 : (y * 255) / std::max(1, height - 1));
+      p[2] = uint8_t(((x / 5 + y / 4) % 2) ? 170 : 50);
+    }
+  return img;
+}
+
+struct Mismatch {
+  long long pixels = 0, differing = 0;
+};
+
+Mismatch compare_on_dataset(AdaptiveModel& model, const std::string& root, const std::string& split, int limit) {
+  const Dataset data = Dataset::open(root, split);
+  const Normalization& n = model.bundle().manifest().normalization;
+  Mismatch m;
+  c10::InferenceMode guard;
+  const size_t count = limit > 0 ? std::min(data.size(), size_t(limit)) : data.size();
+  for (size_t i = 0; i < count; ++i) {
+    const RgbImage image = data.load_image(i);
+    std::vector<uint8_t> fused(size_t(image.width) * size_t(image.height));
+    model.segment_into(image.view(), fused.data());
+    const ClassMap exact =
+        argmax_class_map(model.forward(frame_to_input(image.view(), n, model.bundle().device())), image.width,
+                         image.height);
+    for (size_t p = 0; p < fused.size(); ++p) m.differing += fused[p] != exact.classes[p];
+    m.pixels += (long long)fused.size();
+  }
+  return m;
+}
+
+}  // namespace
+
+int bench_forward(const std::vector<std::string>& argv) {
+  const Args args(kSpec, argv);
+  if (args.help()) {
+    std::cout << help_text(kSpec);
+    return 0;
+  }
+  const int frames = args.get_int("--frames", 20), warmup = args.get_int("--warmup", 3);
+  if (frames < 1 || warmup < 0) throw UsageError("--frames must be at least 1 and --warmup at least 0");
+  if (args.has("--threads")) at::set_num_threads(args.get_int("--threads", 1));
+
+  const auto bundle = Bundle::load(args.positional()[0], "cpu", DescriptorCheck::current,
+                                   args.has("--no-fold") ? Folding::none : Folding::inference);
+  AdaptiveModel model(bundle);
+  if (args.has("--level")) model.select(args.get("--level"));
+  const auto [width, height] = args.has("--size") ? parse_size("--size", args.get("--size")) : std::pair{480, 360};
+  const RgbImage frame = args.has("--image") ? read_png_rgb(args.get("--image")) : synthetic_frame(width, height);
+  const Normalization& n = bundle->manifest().normalization;
+  if (args.has("--save-input"))
+    write_tensor_file(args.get("--save-input"), {{"input", frame_to_input(frame.view(), n, at::kCPU)}},
+                      {{"level", model.level_name()}, {"frame", std::to_string(frame.width) + "x" +
+                                                                    std::to_string(frame.height)}});
+
+  std::vector<uint8_t> classes(size_t(frame.width) * size_t(frame.height));
+  std::vector<double> segment_ms, forward_ms;
+  {
+    c10::InferenceMode guard;
+    FrameInput input(n, bundle->device());
+    for (int i = 0; i < warmup + frames; ++i) {
+      auto t0 = Clock::now();
+      model.segment_into(frame.view(), classes.data());
+      auto t1 = Clock::now();
+      argmax_into(model.forward(input.convert(frame.view())), frame.width, frame.height, classes.data());
+      auto t2 = Clock::now();
+      if (i < warmup) continue;
+      segment_ms.push_back(millis(t1 - t0));
+      forward_ms.push_back(millis(t2 - t1));
+    }
+  }
+  const double segment = median(segment_ms), forward = median(forward_ms);
+  const Mismatch mismatch = args.has("--data")
+                                ? compare_on_dataset(model, args.get("--data"), args.get("--split", "val"),
+                                                     args.get_int("--limit", 0))
+                                : Mismatch{};
+
+  if (args.has("--json")) {
+    nlohmann::json j = {{"bundle", bundle->folder()},
+                        {"architecture", bundle->architecture().name()},
+                        {"width_multiplier", bundle->architecture().width()},
+                        {"level", model.level_name()},
+                        {"frame", std::to_string(frame.width) + "x" + std::to_string(frame.height)},
+                        {"threads", at::get_num_threads()},
+                        {"folded_pairs", bundle->folding().folded},
+                        {"conv_bn_pairs", bundle->folding().pairs},
+                        {"frames", frames},
+                        {"segment_ms_median", segment},
+                        {"forward_ms_median", forward},
+                        {"forward_over_segment", forward / segment}};
+    if (args.has("--data")) {
+      j["class_map_pixels"] = mismatch.pixels;
+      j["class_map_differing_pixels"] = mismatch.differing;
+    }
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("bundle %s (%s, width %g), level %s, %dx%d, %d threads, median of %d, %zu of %zu conv+BN pairs folded\n",
+              bundle->folder().c_str(), bundle->architecture().name().c_str(), bundle->architecture().width(),
+              model.level_name().c_str(), frame.width, frame.height, at::get_num_threads(), frames,
+              bundle->folding().folded, bundle->folding().pairs);
+  std::printf("  segment_into (scores, fused up-sampling + argmax): %8.2f ms\n", segment);
+  std::printf("  forward (exact log-probabilities) + argmax:        %8.2f ms  (%.2fx)\n", forward, forward / segment);
+  if (args.has("--data"))
+    std::printf("  class maps differ in %lld of %lld pixels (%.5f%%)\n", mismatch.differing, mismatch.pixels,
+                mismatch.pixels ? 100.0 * double(mismatch.differing) / double(mismatch.pixels) : 0.0);
+  return 0;
+}
+
+}  // namespace gearnn::cli
