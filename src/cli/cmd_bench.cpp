@@ -3,6 +3,7 @@
 // (gearnn bench forward is in cmd_bench_forward.cpp.)
 #include "adaptive_model.h"
 #include "args.h"
+#include "bench_timing.h"
 #include "commands.h"
 #include "error.h"
 #include "weight_file.h"
@@ -21,8 +22,6 @@
 namespace gearnn::cli {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 const CommandSpec kSpec{
     "gearnn bench switch BUNDLE [--json] [--rounds N]",
     "Times a level switch three ways in one run: select() on a resident bundle\n"
@@ -34,13 +33,6 @@ const CommandSpec kSpec{
      {"--device", "D", "cpu or cuda (default cpu)"}},
     1,
     1};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
-double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
 // Each round switches through every level once; select() is too quick for the
 // clock alone, so a round is timed as a batch of switches.

@@ -4,6 +4,7 @@
 // run; and, over a dataset, by how many pixels their class maps differ.
 #include "adaptive_model.h"
 #include "args.h"
+#include "bench_timing.h"
 #include "commands.h"
 #include "data/dataset.h"
 #include "error.h"
@@ -21,8 +22,6 @@
 
 namespace gearnn::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 const CommandSpec kSpec{
     "gearnn bench forward BUNDLE [--size WxH] [--level L] [--frames N] [--threads T] [--json]",
@@ -45,13 +44,6 @@ const CommandSpec kSpec{
      {"--json", "", "print JSON"}},
     1,
     1};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
-double millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // Gradients, stripes and blocks: enough structure that no class wins everywhere.
 RgbImage synthetic_frame(int width, int height) {
