@@ -38,6 +38,8 @@ FoldingReport fold_batch_norms(const Architecture& arch, const std::vector<bool>
   c10::InferenceMode guard;
   FoldingReport report;
   report.pairs = arch.conv_bn_pairs().size();
+  std::vector<WeightTable*> tables{&base};
+  for (WeightTable& level : levels) tables.push_back(&level);
   for (auto [conv, bn] : arch.conv_bn_pairs()) {
     if (adapted[conv] || adapted[bn]) continue;
     const size_t weight = arch.layers()[conv].slots[0];
@@ -51,11 +53,7 @@ FoldingReport fold_batch_norms(const Architecture& arch, const std::vector<bool>
     report.values_after += folded_weight.numel() + folded_bias.numel();
     const at::Tensor on_device[2] = {folded_weight.to(base[weight].device()), folded_bias.to(base[weight].device())};
     ++report.folded;
-    for (WeightTable* table : [&] {
-           std::vector<WeightTable*> all{&base};
-           for (WeightTable& l : levels) all.push_back(&l);
-           return all;
-         }()) {
+    for (WeightTable* table : tables) {
       (*table)[weight] = on_device[0];
       (*table)[b[1]] = on_device[1];
       (*table)[b[0]] = (*table)[b[2]] = (*table)[b[3]] = at::Tensor();

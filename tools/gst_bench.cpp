@@ -151,8 +151,7 @@ struct SideResult {
   double fps = -1, inference_ms = 0;
 };
 
-SideResult run_bare(const Options& o, const std::vector<GstSample*>& samples,
-                    const std::shared_ptr<const gearnn::Bundle>& bundle) {
+SideResult run_bare(const Options& o, const std::vector<GstSample*>& samples) {
   // The RGB frames are made outside the timing, by the element's own
   // conversion (in a pipeline the element makes them inside it).
   GstVideoInfo in_info;
@@ -171,7 +170,6 @@ SideResult run_bare(const Options& o, const std::vector<GstSample*>& samples,
     frames.push_back(std::move(copy));
     gst_video_frame_unmap(&in);
   }
-  (void)bundle;
   std::vector<uint8_t> classes(size_t(o.width) * size_t(o.height));
   Clock::time_point t0;
   for (size_t i = 0; i < frames.size(); ++i) {
@@ -276,7 +274,7 @@ int run_side(const Options& o) {
   const std::string level_name = bundle->manifest().levels[bundle->default_level()].name;
   SideResult r;
   if (o.side == "bare") {
-    r = run_bare(o, samples, bundle);
+    r = run_bare(o, samples);
   } else {
     if (!find_plugin()) return 1;
     bundle.reset();  // the element loads its own copy, as in deployment
