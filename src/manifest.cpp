@@ -183,6 +183,19 @@ Manifest parse_manifest(const char* text, size_t size, const std::string& path) 
   m.base_file = field<std::string>(base, "file", path + ": base");
   m.base_sha256 = field<std::string>(base, "sha256", path + ": base");
 
+  if (j.contains("training")) {
+    const json& training = j["training"];
+    if (!training.is_object()) throw Error(path + ": 'training' must be an object");
+    if (training.contains("class_weights")) {
+      m.class_weights = field<std::vector<float>>(training, "class_weights", path + ": training");
+      if (m.class_weights.size() != m.classes.size())
+        throw Error(path + ": training: " + std::to_string(m.class_weights.size()) + " class weights for " +
+                    std::to_string(m.classes.size()) + " classes");
+      for (float w : m.class_weights)
+        if (!(w >= 0 && std::isfinite(w))) throw Error(path + ": training: class weights must be finite and >= 0");
+    }
+  }
+
   if (!j.contains("levels") || !j["levels"].is_array() || j["levels"].empty())
     throw Error(path + ": 'levels' must be a non-empty list");
   std::set<std::string> names;
@@ -251,6 +264,7 @@ void write_manifest(const std::string& path, const Manifest& m) {
     j["classes"].push_back({{"name", c.name}, {"color", {c.color[0], c.color[1], c.color[2]}}});
   j["normalization"] = {{"mean", m.normalization.mean}, {"std", m.normalization.std}};
   j["base"] = {{"file", m.base_file}, {"sha256", m.base_sha256}};
+  if (!m.class_weights.empty()) j["training"] = {{"class_weights", m.class_weights}};
   j["levels"] = json::array();
   for (const auto& l : m.levels) {
     json level = {{"name", l.name}, {"distortion", distortion_json(l)}, {"measure", l.measure_version}};

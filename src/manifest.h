@@ -53,6 +53,11 @@ struct Manifest {
   Normalization normalization;
   std::string base_file;
   std::string base_sha256;
+  // The loss the base was trained with: per-class NLL weights (empty:
+  // unweighted). Every fine-tuning from this base (adaptors, DNN switching,
+  // mixed, stability) uses the same, so that they compare like for like.
+  // "training": {"class_weights": [...]} in the manifest.
+  std::vector<float> class_weights;
   std::vector<LevelSpec> levels;
 
   Palette palette() const;

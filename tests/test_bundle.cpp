@@ -176,6 +176,15 @@ TEST(Bundle, BadManifests) {
   edit_manifest(dir5, [](json& m) { m["levels"][0]["distortion"]["fog"] = 3; });
   expect_load_error(dir5, "unknown distortion dimension 'fog'");
 
+  const auto dir6 = copy_bundle("classweights");
+  edit_manifest(dir6, [](json& m) { m["training"] = {{"class_weights", {1.0, 2.0}}}; });
+  expect_load_error(dir6, "2 class weights for");
+  const auto dir7 = copy_bundle("negativeweights");
+  edit_manifest(dir7, [](json& m) {
+    m["training"] = {{"class_weights", std::vector<double>(m["classes"].size(), -1.0)}};
+  });
+  expect_load_error(dir7, "finite and >= 0");
+
   expect_load_error("/nonexistent/bundle", "cannot open bundle manifest");
 }
 

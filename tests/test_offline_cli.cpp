@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sys/wait.h>
 #include <filesystem>
@@ -38,12 +39,19 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
   const std::string common = " --data " + data + " --threads 2 --workers 1 --quiet --cache " + dir + "/cache";
   const std::string log = dir + "/log.txt";
 
-  ASSERT_EQ(gearnn_cli("train --arch drn_d_22 --width 0.125 --epochs 3 --batch 4 --lr 0.05 --flip --val-every 1" +
+  ASSERT_EQ(gearnn_cli(std::string("train --arch drn_d_22 --width 0.125 --epochs 3 --batch 4 --lr 0.05 --flip --val-every 1") +
+                           " --class-weights median-frequency --recalibrate frames --blur 1 --noise 4 --compress 50" +
                            common + " -o " + dir + "/base",
                        log), 0) << slurp(log);
   const auto curve = nlohmann::json::parse(slurp(dir + "/base/training.json"));
   ASSERT_EQ(curve["epochs"].size(), 3u);
   EXPECT_TRUE(curve["epochs"][2].contains("val_miou"));
+  // The base's loss is recorded, and every model fine-tuned from it inherits it.
+  const auto base_manifest = nlohmann::json::parse(slurp(dir + "/base/manifest.json"));
+  const auto weights = base_manifest["training"]["class_weights"];
+  ASSERT_EQ(weights.size(), base_manifest["classes"].size()) << weights.dump();
+  EXPECT_NE(*std::max_element(weights.begin(), weights.end()), *std::min_element(weights.begin(), weights.end()))
+      << "median-frequency weights of unequal classes: " << weights.dump();
 
   const std::string levels = "jpeg:10,100";
   ASSERT_EQ(gearnn_cli("adapt --base " + dir + "/base --levels " + levels + " --base-level jpeg:100 --budget 2%" +
@@ -74,6 +82,10 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
   EXPECT_EQ(gearnn_cli(adapt_args + " --adaptor-lr 0.5 -o " + dir + "/changed", log), 1) << slurp(log);
   EXPECT_NE(slurp(log).find("adaptor_lr"), std::string::npos) << slurp(log);
 
+  for (const char* derived : {"/bundle", "/mixed", "/stability"})
+    EXPECT_EQ(nlohmann::json::parse(slurp(dir + derived + "/manifest.json"))["training"]["class_weights"], weights)
+        << derived;
+
   ASSERT_EQ(gearnn_cli("inspect " + dir + "/bundle --json", log), 0) << slurp(log);
   const auto inspect = nlohmann::json::parse(slurp(log));
   ASSERT_EQ(inspect["levels"].size(), 2u);
@@ -87,11 +99,12 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
 
   ASSERT_EQ(gearnn_cli("eval --levels " + levels + " --bundle " + dir + "/bundle --switching " + dir +
                            "/bundle.switching --mixed " + dir + "/mixed --stability " + dir + "/stability" +
-                           " --methods original,switching,mixed,stability,gearnn" + common + " -o " + dir + "/report",
+                           " --methods original,switching,mixed,stability,bn-frame,bn-set,gearnn" + common + " -o " +
+                           dir + "/report",
                        log), 0) << slurp(log);
   const std::string csv = slurp(dir + "/report/results.csv");
   EXPECT_EQ(csv.rfind("method,level,miou", 0), 0u) << csv;
-  for (const char* method : {"original,", "switching,", "mixed,", "stability,", "gearnn,"})
+  for (const char* method : {"original,", "switching,", "mixed,", "stability,", "bn-frame,", "bn-set,", "gearnn,"})
     EXPECT_NE(csv.find(std::string("\n") + method + "jpeg:10,"), std::string::npos) << method << "\n" << csv;
   for (const char* file : {"report.md", "results.json", "plot.png", "plot.svg"})
     EXPECT_GT(fs::file_size(dir + "/report/" + file), 0u) << file;

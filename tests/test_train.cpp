@@ -1,4 +1,6 @@
 #include "error.h"
+#include "adaptive_model.h"
+#include "experiment/evaluate.h"
 #include "knapsack.h"
 #include "test_support.h"
 #include "train/sensitivity.h"
@@ -6,6 +8,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
 using gearnn::Architecture;
@@ -143,4 +146,45 @@ TEST(Train, ResumeContinuesFromTheSavedEpochWithIdenticalResults) {
   EXPECT_EQ(epochs_run, std::vector<int>{3});
   for (size_t s = 0; s < init.size(); ++s)
     EXPECT_TRUE(at::equal(straight[s], resumed[s])) << arch.slots()[s].name;
+}
+
+// Test-time BN adaptation: statistics re-estimated on one frame make the
+// eval-mode forward that of the frame normalised by its own statistics (up to
+// the unbiased variance's n/(n-1)), and the caller's table keeps its own.
+TEST(BnAdaptation, SetStatisticsOfOneFrameMatchFrameStatistics) {
+  at::Generator g = at::detail::createCPUGenerator(7);
+  const std::string dir = gearnn::testing::scratch_dir("bn-adapt");
+  const gearnn::Dataset data =
+      gearnn::Dataset::open(gearnn::testing::make_shapes_dataset(dir + "/data", 2, 1, 256, 192), "val");
+  const gearnn::Architecture camvid("drn_d_22", int(data.classes().size()), 0.125);
+  WeightTable cw = camvid.initial_weights(3);
+  for (const auto& layer : camvid.layers())
+    if (layer.kind == gearnn::Layer::Kind::batch_norm) {
+      cw[layer.slots[2]].normal_(0, 0.5, g);
+      cw[layer.slots[3]].uniform_(0.5, 2.0, g);
+    }
+  const WeightTable before = [&] {
+    WeightTable c;
+    for (const auto& t : cw) c.push_back(t.clone());
+    return c;
+  }();
+  const gearnn::Normalization norm;
+  const WeightTable adapted = gearnn::adapt_bn_statistics(camvid, cw, norm, data, {});
+  for (size_t s = 0; s < cw.size(); ++s) ASSERT_TRUE(at::equal(cw[s], before[s])) << camvid.slots()[s].name;
+
+  const gearnn::RgbImage image = data.load_image(0);
+  const at::Tensor input = gearnn::frame_to_input(image.view(), norm, at::kCPU);
+  std::vector<bool> all_bn(camvid.layers().size());
+  for (size_t l = 0; l < all_bn.size(); ++l) all_bn[l] = camvid.layers()[l].kind == gearnn::Layer::Kind::batch_norm;
+  c10::InferenceMode guard;
+  const at::Tensor own = camvid.scores(cw, input, all_bn, 0.0);
+  const at::Tensor via_set = camvid.scores(adapted, input);
+  const at::Tensor unadapted = camvid.scores(cw, input);
+  const double gap = (own - via_set).abs().max().item<double>(), scale = own.abs().max().item<double>();
+  // About 2% here: eval mode divides by the unbiased variance, a frame's own
+  // statistics by the biased one, and the gap compounds over 20-odd layers
+  // (it shrinks as the frame grows: 6.5% at 128x96).
+  EXPECT_LT(gap, 0.05 * scale);
+  EXPECT_GT((own - unadapted).abs().max().item<double>(), 10 * gap) << "the adaptation must change something";
+  for (size_t s = 0; s < cw.size(); ++s) ASSERT_TRUE(at::equal(cw[s], before[s])) << camvid.slots()[s].name;
 }

@@ -33,8 +33,11 @@ CommandSpec spec() {
       "bytes. Writes report.md, results.csv, results.json and plot.png/plot.svg.\n"
       "Methods: original (the bundle's base), gearnn (the bundle's adaptor for each\n"
       "level), switching (one whole model per level, --switching), mixed (--mixed),\n"
-      "stability (--stability). Predictions made at a reduced resolution are scored\n"
-      "against the labels at their own resolution.",
+      "stability (--stability), and test-time BN adaptation, label-free: bn-frame\n"
+      "(every BN layer normalises each frame with its own statistics) and bn-set\n"
+      "(the base's BN statistics re-estimated on the level's frames of the scored\n"
+      "split). Predictions made at a reduced resolution are scored against the\n"
+      "labels at their own resolution.",
       {{"--split", "S", "split to score (any list file of the dataset; default val)"},
        {"--levels", "SPEC", "distortion levels, as for gearnn adapt"},
        {"--bundle", "BUNDLE", "the GearNN bundle (its base is the original DNN)"},
@@ -86,7 +89,7 @@ int run_eval(const std::vector<std::string>& argv) {
   {
     std::istringstream in(args.get("--methods", default_methods));
     std::string m;
-    const std::set<std::string> known{"original", "switching", "mixed", "stability", "gearnn"};
+    const std::set<std::string> known{"original", "switching", "mixed", "stability", "bn-frame", "bn-set", "gearnn"};
     while (std::getline(in, m, ',')) {
       if (!known.count(m)) throw UsageError("unknown method '" + m + "'");
       methods.push_back(m);
@@ -130,8 +133,12 @@ int run_eval(const std::vector<std::string>& argv) {
     const LevelImages images(data, levels[k], cache, threads);
     const auto source = [&images](size_t i) { return images.image(i); };
     for (const std::string& method : methods) {
-      WeightTable switching;
+      WeightTable switching, bn_set;
       const WeightTable* w = &bundle->base_weights();
+      if (method == "bn-set") {
+        bn_set = adapt_bn_statistics(arch, bundle->base_weights(), norm, data, source);
+        w = &bn_set;
+      }
       if (method == "gearnn") w = &bundle->weights(level_index[k]);
       if (method == "mixed") w = &mixed;
       if (method == "stability") w = &stability;
@@ -142,7 +149,7 @@ int run_eval(const std::vector<std::string>& argv) {
         else throw Error(file.string() + ": missing (no switching model for level " + name + ")");
         w = &switching;
       }
-      const ConfusionMatrix cm = evaluate(arch, *w, norm, data, source);
+      const ConfusionMatrix cm = evaluate(arch, *w, norm, data, source, method == "bn-frame");
       ResultRow row;
       row.method = method;
       row.level = name;

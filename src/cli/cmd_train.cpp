@@ -42,7 +42,10 @@ CommandSpec spec() {
        {"--weight-decay", "D", "weight decay (default 1e-4)"},
        {"--schedule", "S", "poly (default), step or constant"},
        {"--step-epochs", "N", "step schedule: x0.1 every N epochs (default 30)"},
-       {"--class-weights", "W", "none (default), median-frequency, or one weight per class w0,w1,..."},
+       {"--class-weights", "W",
+        "none, median-frequency, or one weight per class w0,w1,... (default: --init's bundle's, else none)"},
+       {"--recalibrate", "WHAT", "BN statistics recomputed after training on 'crops' (the training batches; "
+        "default) or 'frames' (whole unaugmented frames, as inference sees them)"},
        {"--distortion", "SETTING", "train on distorted images, e.g. jpeg:20 or h264:320x240@28"},
        {"--mix", "SPEC", "mixed training: each image from a random level of SPEC per epoch"},
        {"--stability-alpha", "A", "stability training weight of the KL term (default 0: off)"},
@@ -131,7 +134,13 @@ int run_train(const std::vector<std::string>& argv) {
   if (t.schedule != "poly" && t.schedule != "step" && t.schedule != "constant")
     throw UsageError("--schedule must be poly, step or constant");
   t.step_epochs = args.get_int("--step-epochs", 30);
-  t.class_weights = class_weights(args.get("--class-weights"), train_set, arch->classes(), threads);
+  // Fine-tuning from a bundle keeps its base's loss unless told otherwise.
+  t.class_weights = args.has("--class-weights")
+                        ? class_weights(args.get("--class-weights"), train_set, arch->classes(), threads)
+                        : m.class_weights;
+  m.class_weights = t.class_weights;
+  const std::string recalibrate = args.get("--recalibrate", "crops");
+  if (recalibrate != "crops" && recalibrate != "frames") throw UsageError("--recalibrate must be crops or frames");
   t.stability_alpha = args.get_double("--stability-alpha", 0.0);
   t.stability_sigma = args.get_double("--stability-sigma", 0.1);
   t.input_std = m.normalization.std;
@@ -156,6 +165,16 @@ int run_train(const std::vector<std::string>& argv) {
   BatchLoader loader(train_set, m.normalization, augment, args.get_int("--batch", 8), true, t.seed, workers, source);
   loader.set_drop_last(train_set.size() > size_t(args.get_int("--batch", 8)));
   TrainData data = loader_data(loader);
+  std::optional<BatchLoader> frame_loader;
+  TrainData frame_data;
+  if (recalibrate == "frames") {
+    AugmentOptions whole;  // --resize still applies: it sets the resolution the model is for
+    whole.resize_width = augment.resize_width;
+    whole.resize_height = augment.resize_height;
+    frame_loader.emplace(train_set, m.normalization, whole, args.get_int("--batch", 8), false, t.seed, workers, source);
+    frame_data = loader_data(*frame_loader);
+    t.recalibration_data = &frame_data;
+  }
   if (args.has("--mix")) {
     auto start = data.start_epoch;
     data.start_epoch = [start, epoch = mixed.epoch](int e) {

@@ -36,7 +36,10 @@ std::vector<Option> augment_options() {
           {"--scale", "MIN,MAX", "random scale range (default 1,1)"},
           {"--crop", "WxH", "random crop"},
           {"--flip", "", "random horizontal flips"},
-          {"--jitter", "J", "random brightness, contrast and saturation factors in [1-J, 1+J]"}};
+          {"--jitter", "J", "random brightness, contrast and saturation factors in [1-J, 1+J]"},
+          {"--blur", "S", "half of the images blurred, Gaussian sigma in [0.3, S] pixels"},
+          {"--noise", "S", "half of the images with Gaussian noise, sigma in [0, S] (0..255 units)"},
+          {"--compress", "Q", "half of the images through JPEG at a quality in [Q, 95]"}};
 }
 
 Dataset open_dataset(const Args& args, const std::string& split_option, const std::string& default_split) {
@@ -66,6 +69,9 @@ AugmentOptions parse_augment(const Args& args) {
   a.flip = args.has("--flip");
   const double j = args.get_double("--jitter", 0.0);
   a.brightness_jitter = a.contrast_jitter = a.saturation_jitter = j;
+  a.blur_sigma_max = args.get_double("--blur", 0.0);
+  a.noise_sigma_max = args.get_double("--noise", 0.0);
+  a.compress_quality_min = args.get_int("--compress", 0);
   try {
     check_augment_options(a);
   } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 #include "data/random.h"
 #include "data/resize.h"
 #include "distort/image_ops.h"
+#include "distort/jpeg.h"
 #include "error.h"
 
 #include <algorithm>
@@ -17,13 +18,18 @@ constexpr uint8_t kVoid = 255;
 
 struct Draws {
   double scale, crop_x, crop_y, flip, brightness, contrast, saturation;
+  double blur_on, blur, noise_on, noise, compress_on, compress;
+  uint64_t noise_seed;
 };
 
 Draws draw(uint64_t seed) {
   SplitMix64 rng(seed);
   Draws d;
-  for (double* v : {&d.scale, &d.crop_x, &d.crop_y, &d.flip, &d.brightness, &d.contrast, &d.saturation})
+  // Appended draws leave the earlier ones (and so older runs' crops) unchanged.
+  for (double* v : {&d.scale, &d.crop_x, &d.crop_y, &d.flip, &d.brightness, &d.contrast, &d.saturation, &d.blur_on,
+                    &d.blur, &d.noise_on, &d.noise, &d.compress_on, &d.compress})
     *v = rng.uniform();
+  d.noise_seed = rng.next();
   return d;
 }
 
@@ -89,6 +95,50 @@ void jitter_colours(RgbImage& image, float brightness, float contrast, float sat
   }
 }
 
+// Separable Gaussian, taps out to 3 sigma, borders clamped.
+void blur_image(RgbImage& image, double sigma) {
+  const int radius = std::max(1, int(std::ceil(3 * sigma)));
+  std::vector<float> taps(size_t(2 * radius + 1));
+  float sum = 0;
+  for (int k = -radius; k <= radius; ++k) sum += taps[size_t(k + radius)] = float(std::exp(-k * k / (2 * sigma * sigma)));
+  for (float& t : taps) t /= sum;
+  const int w = image.width, h = image.height;
+  std::vector<float> rows(image.pixels.size());
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) {
+        float v = 0;
+        for (int k = -radius; k <= radius; ++k)
+          v += taps[size_t(k + radius)] * image.pixels[(size_t(y) * w + size_t(std::clamp(x + k, 0, w - 1))) * 3 + c];
+        rows[(size_t(y) * w + x) * 3 + c] = v;
+      }
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) {
+        float v = 0;
+        for (int k = -radius; k <= radius; ++k)
+          v += taps[size_t(k + radius)] * rows[(size_t(std::clamp(y + k, 0, h - 1)) * w + x) * 3 + c];
+        image.pixels[(size_t(y) * w + x) * 3 + c] = uint8_t(std::clamp(std::lround(v), 0L, 255L));
+      }
+}
+
+// Box-Muller from the generator, so that the noise is the same on every platform.
+void add_noise(RgbImage& image, double sigma, uint64_t seed) {
+  SplitMix64 rng(seed);
+  for (size_t i = 0; i < image.pixels.size(); i += 2) {
+    const double u1 = std::max(rng.uniform(), 1e-12), u2 = rng.uniform();
+    const double r = sigma * std::sqrt(-2 * std::log(u1));
+    const double n[2] = {r * std::cos(6.283185307179586 * u2), r * std::sin(6.283185307179586 * u2)};
+    for (size_t k = 0; k < 2 && i + k < image.pixels.size(); ++k)
+      image.pixels[i + k] = uint8_t(std::clamp(std::lround(image.pixels[i + k] + n[k]), 0L, 255L));
+  }
+}
+
+void compress_image(RgbImage& image, int quality) {
+  const std::vector<uint8_t> bytes = encode_jpeg(image, quality);
+  image = decode_jpeg(bytes.data(), bytes.size(), "augmentation's JPEG round trip");
+}
+
 }  // namespace
 
 void check_augment_options(const AugmentOptions& o) {
@@ -99,6 +149,12 @@ void check_augment_options(const AugmentOptions& o) {
     fail("scale range [" + std::to_string(o.scale_min) + ", " + std::to_string(o.scale_max) + "] needs 0 < min <= max");
   for (double j : {o.brightness_jitter, o.contrast_jitter, o.saturation_jitter})
     if (!(j >= 0 && j <= 1)) fail("colour jitter " + std::to_string(j) + " is outside [0, 1]");
+  if (!(o.blur_sigma_max == 0 || (o.blur_sigma_max >= 0.3 && o.blur_sigma_max <= 10)))
+    fail("blur sigma " + std::to_string(o.blur_sigma_max) + " is outside [0.3, 10] (0: off)");
+  if (!(o.noise_sigma_max >= 0 && o.noise_sigma_max <= 100))
+    fail("noise sigma " + std::to_string(o.noise_sigma_max) + " is outside [0, 100]");
+  if (o.compress_quality_min != 0 && (o.compress_quality_min < 1 || o.compress_quality_min > 95))
+    fail("JPEG quality " + std::to_string(o.compress_quality_min) + " is outside [1, 95] (0: off)");
 }
 
 void augment_pair(RgbImage& image, ClassMap& label, const AugmentOptions& o, uint64_t seed) {
@@ -128,6 +184,10 @@ void augment_pair(RgbImage& image, ClassMap& label, const AugmentOptions& o, uin
   if (o.brightness_jitter > 0 || o.contrast_jitter > 0 || o.saturation_jitter > 0)
     jitter_colours(image, factor(o.brightness_jitter, d.brightness), factor(o.contrast_jitter, d.contrast),
                    factor(o.saturation_jitter, d.saturation));
+  if (o.blur_sigma_max > 0 && d.blur_on < 0.5) blur_image(image, 0.3 + (o.blur_sigma_max - 0.3) * d.blur);
+  if (o.noise_sigma_max > 0 && d.noise_on < 0.5) add_noise(image, o.noise_sigma_max * d.noise, d.noise_seed);
+  if (o.compress_quality_min > 0 && d.compress_on < 0.5)
+    compress_image(image, o.compress_quality_min + int(d.compress * (96 - o.compress_quality_min)));
 }
 
 }  // namespace gearnn

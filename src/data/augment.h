@@ -13,6 +13,12 @@ struct AugmentOptions {
   int crop_width = 0, crop_height = 0;      // then a random crop, padded with 0 / void where smaller; 0 = that axis whole
   bool flip = false;                        // then a random horizontal flip
   double brightness_jitter = 0, contrast_jitter = 0, saturation_jitter = 0;  // random factors in [1-j, 1+j]
+  // Then degradations, each on a random half of the images: a Gaussian blur of
+  // sigma in [0.3, blur_sigma_max] pixels, Gaussian noise of sigma in
+  // [0, noise_sigma_max] (0..255 units), a JPEG round trip at a quality in
+  // [compress_quality_min, 95]. 0 = off.
+  double blur_sigma_max = 0, noise_sigma_max = 0;
+  int compress_quality_min = 0;
 };
 
 // Throws gearnn::Error naming the bad option.

@@ -30,6 +30,7 @@ namespace {
 nlohmann::json level_settings(const Dataset& train_set, const AdaptOptions& o, const Bundle& base) {
   const AugmentOptions& a = o.augment;
   return {{"base_sha256", base.manifest().base_sha256},
+          {"class_weights", base.manifest().class_weights},
           {"data", train_set.root()},
           {"split", train_set.split()},
           {"images", train_set.size()},
@@ -43,7 +44,8 @@ nlohmann::json level_settings(const Dataset& train_set, const AdaptOptions& o, c
           {"seed", o.seed},
           {"augment",
            {a.resize_width, a.resize_height, a.scale_min, a.scale_max, a.crop_width, a.crop_height, a.flip,
-            a.brightness_jitter, a.contrast_jitter, a.saturation_jitter}}};
+            a.brightness_jitter, a.contrast_jitter, a.saturation_jitter, a.blur_sigma_max, a.noise_sigma_max,
+            a.compress_quality_min}}};
 }
 
 void check_level_settings(const std::string& level_work, const nlohmann::json& settings) {
@@ -87,6 +89,7 @@ void adapt_level(const Dataset& train_set, const AdaptOptions& o, const Bundle& 
 
   if (name != o.base_level) {
     TrainOptions t;
+    t.class_weights = source.class_weights;  // the base's own loss
     t.seed = o.seed;
     t.progress = o.progress;
     t.resume = true;

@@ -197,7 +197,7 @@ WeightTable train(const Architecture& arch, const WeightTable& initial, const Tr
   }
   for (auto& t : w) t = t.detach();
   if (o.recalibrate_bn && std::find(batch_stats.begin(), batch_stats.end(), true) != batch_stats.end())
-    recalibrate_batch_norm(arch, w, batch_stats, data, o.epochs + 1);
+    recalibrate_batch_norm(arch, w, batch_stats, o.recalibration_data ? *o.recalibration_data : data, o.epochs + 1);
   return w;
 }
 

@@ -13,6 +13,13 @@
 
 namespace gearnn {
 
+// One pass over the data: start_epoch(e) then next() until it returns false.
+struct TrainData {
+  std::function<void(int epoch)> start_epoch;
+  std::function<bool(at::Tensor& images, at::Tensor& labels)> next;  // images N x 3 x H x W, labels N x H x W int64
+  size_t batches_per_epoch = 0;
+};
+
 struct TrainOptions {
   int epochs = 10;
   double lr = 0.01;
@@ -35,16 +42,13 @@ struct TrainOptions {
   // fine-tune (an adaptor's few epochs) otherwise leaves them part old, part
   // new, and eval-mode outputs suffer.
   bool recalibrate_bn = true;
+  // The data of that pass; null: the training data. The base passes whole,
+  // unaugmented frames, so that its statistics are those of inference.
+  TrainData* recalibration_data = nullptr;
   bool progress = true;        // a progress line on stderr
   std::string label;           // shown in the progress line
 };
 
-// One pass over the data: start_epoch(e) then next() until it returns false.
-struct TrainData {
-  std::function<void(int epoch)> start_epoch;
-  std::function<bool(at::Tensor& images, at::Tensor& labels)> next;  // images N x 3 x H x W, labels N x H x W int64
-  size_t batches_per_epoch = 0;
-};
 
 struct EpochReport {
   int epoch = 0;  // 1-based

@@ -301,6 +301,43 @@ TEST(Augment, SameSeedSameResult) {
   EXPECT_EQ(l4.height, 10);
 }
 
+// Blur, noise and JPEG change pixels of about half the images each, never
+// the label or the size; blur lowers the contrast of a fine checkerboard.
+TEST(Augment, DegradationsTouchPixelsOnly) {
+  RgbImage checker{32, 24, std::vector<uint8_t>(32 * 24 * 3)};
+  for (int y = 0; y < 24; ++y)
+    for (int x = 0; x < 32; ++x)
+      for (int c = 0; c < 3; ++c) checker.pixels[size_t(y * 32 + x) * 3 + size_t(c)] = ((x + y) % 2) ? 200 : 40;
+  const ClassMap label{32, 24, std::vector<uint8_t>(32 * 24, 3)};
+  const auto spread = [](const RgbImage& i) {
+    const auto [lo, hi] = std::minmax_element(i.pixels.begin(), i.pixels.end());
+    return int(*hi) - int(*lo);
+  };
+  for (int which = 0; which < 3; ++which) {
+    AugmentOptions aug;
+    if (which == 0) aug.blur_sigma_max = 1.5;
+    if (which == 1) aug.noise_sigma_max = 20;
+    if (which == 2) aug.compress_quality_min = 10;
+    int changed = 0;
+    for (uint64_t seed = 0; seed < 40; ++seed) {
+      RgbImage i = checker;
+      ClassMap l = label;
+      augment_pair(i, l, aug, seed);
+      EXPECT_EQ(l.classes, label.classes);
+      ASSERT_EQ(i.width, 32);
+      ASSERT_EQ(i.height, 24);
+      if (i.pixels == checker.pixels) continue;
+      ++changed;
+      if (which == 0) EXPECT_LT(spread(i), 160) << "seed " << seed;
+    }
+    EXPECT_GT(changed, 10) << "degradation " << which;
+    EXPECT_LT(changed, 30) << "degradation " << which;
+  }
+  AugmentOptions bad;
+  bad.compress_quality_min = 99;
+  EXPECT_THROW(check_augment_options(bad), gearnn::Error);
+}
+
 TEST(Resize, NearestAlignsPixelCentres) {
   const ClassMap small{2, 2, {1, 2, 3, 4}};
   const ClassMap big = resize_nearest(small, 4, 4);
