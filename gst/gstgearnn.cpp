@@ -25,6 +25,13 @@
  * frame), `to` (string), `from-index` (int, -1 for the first frame),
  * `to-index` (int), `measured` (string), `pts`, `running-time` (uint64).
  *
+ * With `batch-size` above 1, the elements of a process that share a bundle
+ * (and `batch-group`, `batch-size` and `batch-timeout`) send their frames
+ * to one shared batcher: one forward for all their frames, each frame on its
+ * own level (src/shared_batcher.h). A frame waits at most `batch-timeout` for
+ * the others, and not at all when no other stream could join its batch (the
+ * others wait already, have reached EOS, or run another frame size).
+ *
  * Buffers are processed in place; the pixels are only read. QoS is on by
  * default (the `qos` property of #GstBaseTransform): when inference falls
  * behind a synchronised sink, late frames are dropped.
@@ -41,6 +48,7 @@
 #include "gearnnmeta.h"
 #include "level_selector.h"
 #include "measure/stream_quality.h"
+#include "shared_batcher.h"
 #include "stream_engine.h"
 
 #include <ATen/Parallel.h>
@@ -69,6 +77,10 @@ enum {
   PROP_REFERENCE_LUMA,
   PROP_QP_WINDOW,
   PROP_HYSTERESIS,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT,
+  PROP_BATCH_GROUP,
+  PROP_BATCH_MEAN_SIZE,
   PROP_CURRENT_LEVEL,
   PROP_BUNDLE_USERS,
 };
@@ -77,6 +89,8 @@ constexpr const char* kDefaultDevice = "cpu";
 constexpr guint kDefaultInterval = 1;
 constexpr guint kDefaultQpWindow = guint(gearnn::kDefaultQpWindow);
 constexpr gdouble kDefaultHysteresis = 0.2;
+constexpr guint kDefaultBatchSize = 1;
+constexpr guint kDefaultBatchTimeoutMs = 10;
 
 // The last inference, kept for `interval` reuse.
 struct LastResult {
@@ -94,6 +108,7 @@ struct LastResult {
 struct Running {
   std::unique_ptr<gstgearnn::StreamEngine> engine;
   std::unique_ptr<gearnn::LevelSelector> selector;
+  std::unique_ptr<gearnn::BatchClient> batch;  // batch-size > 1; released before the engine
   LastResult last;
   int inherited_threads = 0;  // LibTorch's count where the element was started
   ~Running() { last.clear(); }
@@ -126,6 +141,9 @@ struct _GstGearnn {
   gdouble reference_luma;
   guint qp_window;
   gdouble hysteresis;
+  guint batch_size;
+  guint batch_timeout_ms;
+  gchar* batch_group;
   gchar* current_level;
   gboolean selection_changed;  // a selection property changed since the streaming thread last looked
 
@@ -180,6 +198,12 @@ static void gst_gearnn_set_property(GObject* object, guint prop_id, const GValue
     case PROP_REFERENCE_LUMA: self->reference_luma = g_value_get_double(value); break;
     case PROP_QP_WINDOW: self->qp_window = g_value_get_uint(value); break;
     case PROP_HYSTERESIS: self->hysteresis = g_value_get_double(value); break;
+    case PROP_BATCH_SIZE: self->batch_size = g_value_get_uint(value); break;
+    case PROP_BATCH_TIMEOUT: self->batch_timeout_ms = g_value_get_uint(value); break;
+    case PROP_BATCH_GROUP:
+      g_free(self->batch_group);
+      self->batch_group = g_value_dup_string(value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   if (prop_id == PROP_LEVEL_SOURCE || prop_id == PROP_LEVEL || prop_id == PROP_INTERVAL ||
@@ -201,6 +225,14 @@ static void gst_gearnn_get_property(GObject* object, guint prop_id, GValue* valu
     case PROP_REFERENCE_LUMA: g_value_set_double(value, self->reference_luma); break;
     case PROP_QP_WINDOW: g_value_set_uint(value, self->qp_window); break;
     case PROP_HYSTERESIS: g_value_set_double(value, self->hysteresis); break;
+    case PROP_BATCH_SIZE: g_value_set_uint(value, self->batch_size); break;
+    case PROP_BATCH_TIMEOUT: g_value_set_uint(value, self->batch_timeout_ms); break;
+    case PROP_BATCH_GROUP: g_value_set_string(value, self->batch_group); break;
+    case PROP_BATCH_MEAN_SIZE: {
+      const gearnn::SharedBatcher* b = self->run && self->run->batch ? &self->run->batch->batcher() : nullptr;
+      g_value_set_double(value, b && b->batches() ? double(b->frames()) / double(b->batches()) : 0.0);
+      break;
+    }
     case PROP_CURRENT_LEVEL: g_value_set_string(value, self->current_level); break;
     case PROP_BUNDLE_USERS: g_value_set_uint(value, self->run ? guint(self->run->engine->bundle_users()) : 0u); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
@@ -214,6 +246,7 @@ static void gst_gearnn_finalize(GObject* object) {
   g_free(self->bundle);
   g_free(self->device);
   g_free(self->level);
+  g_free(self->batch_group);
   g_free(self->current_level);
   G_OBJECT_CLASS(gst_gearnn_parent_class)->finalize(object);
 }
@@ -270,6 +303,10 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
   const std::string device = self->device ? self->device : kDefaultDevice;
   const gearnn::SelectorSettings settings = selector_settings(self);
   const gint threads = self->threads;
+  gearnn::BatchSettings batching;
+  batching.batch_size = self->batch_size;
+  batching.timeout = std::chrono::milliseconds(self->batch_timeout_ms);
+  batching.group = self->batch_group ? self->batch_group : "";
   GST_OBJECT_UNLOCK(self);
 
   if (bundle.empty()) {
@@ -292,6 +329,10 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
   const gearnn::Bundle& b = run->engine->bundle();
   try {
     run->selector = std::make_unique<gearnn::LevelSelector>(b.manifest(), b.default_level(), settings);
+    if (batching.batch_size > 1) {
+      batching.threads = threads > 0 ? threads : run->inherited_threads;
+      run->batch = gearnn::SharedBatcher::join(run->engine->model().shared_bundle(), batching);
+    }
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bundle %s: %s", bundle.c_str(), e.what()), (nullptr));
     return FALSE;
@@ -359,6 +400,8 @@ static gboolean gst_gearnn_sink_event(GstBaseTransform* trans, GstEvent* event) 
     self->run->last.clear();
     self->run->selector->new_representation();
   }
+  // A stream at EOS sends no more frames: the others' batches stop waiting for it.
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS && self->run && self->run->batch) self->run->batch->set_idle(true);
   return GST_BASE_TRANSFORM_CLASS(gst_gearnn_parent_class)->sink_event(trans, event);
 }
 
@@ -483,7 +526,8 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
       const gsize size = gsize(width) * gsize(height);
       guint8* classes = static_cast<guint8*>(g_malloc(size));
       try {
-        engine.model().segment_into(*rgb, classes);
+        if (run->batch) run->batch->segment(*rgb, selection.level, classes);
+        else engine.model().segment_into(*rgb, classes);
       } catch (...) {
         g_free(classes);
         throw;
@@ -611,6 +655,30 @@ static void gst_gearnn_class_init(GstGearnnClass* klass) {
                           "reaches it",
                           0.0, 1.0, kDefaultHysteresis, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
+      gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint("batch-size", "Batch size",
+                        "Above 1: send frames to the process's shared batcher for this bundle and batch-group, "
+                        "which runs up to this many frames of the streams that use it in one forward, each on its "
+                        "own level. 1: this element runs its own forward per frame",
+                        1, 256, kDefaultBatchSize, GParamFlags(rw | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint("batch-timeout", "Batch timeout",
+                        "With batching, the longest a frame waits for others to fill its batch, in milliseconds",
+                        0, 10000, kDefaultBatchTimeoutMs, GParamFlags(rw | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_GROUP,
+      g_param_spec_string("batch-group", "Batch group",
+                          "With batching, elements on one bundle batch together only within one group name (and "
+                          "with equal batch-size and batch-timeout)",
+                          nullptr, GParamFlags(rw | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_MEAN_SIZE,
+      g_param_spec_double("batch-mean-size", "Mean batch size",
+                          "With batching, the mean number of frames per forward of this element's shared batcher "
+                          "so far (0 without batching or before the first batch)",
+                          0.0, 256.0, 0.0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
       gobject_class, PROP_CURRENT_LEVEL,
       g_param_spec_string("current-level", "Current level", "Name of the level selected for the latest frame",
                           nullptr, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
@@ -648,6 +716,8 @@ static void gst_gearnn_init(GstGearnn* self) {
   self->interval = kDefaultInterval;
   self->qp_window = kDefaultQpWindow;
   self->hysteresis = kDefaultHysteresis;
+  self->batch_size = kDefaultBatchSize;
+  self->batch_timeout_ms = kDefaultBatchTimeoutMs;
   self->level_source = GST_GEARNN_LEVEL_SOURCE_AUTO;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), TRUE);

@@ -79,14 +79,14 @@ void FrameInput::reserve(int width, int height) {
   on_device_ = device_.is_cpu() ? cpu_ : at::empty(cpu_.sizes(), cpu_.options().device(device_));
 }
 
-const at::Tensor& FrameInput::convert(const RgbView& image) {
+void FrameInput::check(const RgbView& image) {
   if (!image.data || image.width < 1 || image.height < 1 || image.stride < size_t(image.width) * 3)
     throw Error("frame input: empty frame or stride shorter than a row");
+}
+
+void FrameInput::write(const RgbView& image, float* planes, int64_t padded_h, int64_t padded_w) const {
   const int64_t height = image.height, width = image.width;
-  reserve(image.width, image.height);
-  const int64_t padded_h = cpu_.size(2), padded_w = cpu_.size(3);
   // One pass from packed bytes to planar normalised floats through the table.
-  float* planes = cpu_.data_ptr<float>();
   const size_t plane = size_t(padded_h * padded_w);
   for (int64_t y = 0; y < padded_h; ++y) {
     // Padding rows and columns repeat the last row and column.
@@ -98,6 +98,12 @@ const at::Tensor& FrameInput::convert(const RgbView& image) {
       for (int64_t i = width; i < padded_w; ++i) dst[i] = dst[width - 1];
     }
   }
+}
+
+const at::Tensor& FrameInput::convert(const RgbView& image) {
+  check(image);
+  reserve(image.width, image.height);
+  write(image, cpu_.data_ptr<float>(), cpu_.size(2), cpu_.size(3));
   if (!device_.is_cpu()) on_device_.copy_(cpu_);
   return on_device_;
 }

@@ -28,6 +28,11 @@ public:
   const at::Tensor& convert(const RgbView& image);
   // Allocates the buffers for frames of this size now (at caps time) rather than at the next frame.
   void reserve(int width, int height);
+  // The conversion alone, into 3 planes of padded_h x padded_w floats
+  // (padded_h >= height, padded_w >= width) that the caller owns.
+  void write(const RgbView& image, float* planes, int64_t padded_h, int64_t padded_w) const;
+  // Throws gearnn::Error for an empty frame or a stride shorter than a row.
+  static void check(const RgbView& image);
 
 private:
   std::array<std::array<float, 256>, 3> table_;  // (v / 255 - mean) / std per channel

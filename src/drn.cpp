@@ -239,8 +239,6 @@ WeightTable Architecture::initial_weights(uint64_t seed) const {
   return w;
 }
 
-namespace {
-
 // ATen sends a single-frame 3x3 conv whose input holds at most 20,480 values
 // to its native kernels instead of oneDNN, and a dilated one to
 // slow_conv_dilated2d: the 1/8-resolution stages of a small frame (160x120 at
@@ -254,7 +252,23 @@ at::Tensor conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
   return at::conv2d(x, weight, bias, {stride, stride}, {padding, padding}, {dilation, dilation});
 }
 
-}  // namespace
+// One table for every sample, BN layers on batch statistics where asked.
+class Architecture::TableRunner final : public LayerRunner {
+public:
+  TableRunner(const Architecture& arch, const WeightTable& w, const std::vector<bool>& batch_stats, double momentum)
+      : arch_(arch), w_(w), batch_stats_(batch_stats), momentum_(momentum) {}
+  at::Tensor conv_bn(int conv_layer, int bn_layer, const at::Tensor& x, int stride, int padding,
+                     int dilation) const override {
+    return arch_.conv_bn(w_, conv_layer, bn_layer, x, stride, padding, dilation, batch_stats_, momentum_);
+  }
+  at::Tensor classifier(int layer, const at::Tensor& x) const override { return arch_.conv(w_, layer, x, 1, 0, 1); }
+
+private:
+  const Architecture& arch_;
+  const WeightTable& w_;
+  const std::vector<bool>& batch_stats_;
+  double momentum_;
+};
 
 at::Tensor Architecture::conv(const WeightTable& w, int layer, const at::Tensor& x, int stride,
                               int padding, int dilation) const {
@@ -294,23 +308,26 @@ at::Tensor Architecture::scores(const WeightTable& w, const at::Tensor& input, c
   if (!train.empty() && train.size() != layers_.size())
     throw Error("batch-statistics mask has " + std::to_string(train.size()) + " entries, " + name_ + " has " +
                 std::to_string(layers_.size()) + " layers");
+  return scores(TableRunner(*this, w, train, momentum), input);
+}
+
+at::Tensor Architecture::scores(const LayerRunner& run, const at::Tensor& input) const {
   at::Tensor x = input;
   for (const Step& s : steps_) {
     if (!s.block) {
-      x = at::relu(conv_bn(w, s.conv1, s.bn1, x, s.stride, s.padding1, s.dilation1, train, momentum));
+      x = at::relu(run.conv_bn(s.conv1, s.bn1, x, s.stride, s.padding1, s.dilation1));
       continue;
     }
-    at::Tensor out = at::relu(conv_bn(w, s.conv1, s.bn1, x, s.stride, s.padding1, s.dilation1, train, momentum));
-    out = conv_bn(w, s.conv2, s.bn2, out, 1, s.padding2, s.dilation2, train, momentum);
+    at::Tensor out = at::relu(run.conv_bn(s.conv1, s.bn1, x, s.stride, s.padding1, s.dilation1));
+    out = run.conv_bn(s.conv2, s.bn2, out, 1, s.padding2, s.dilation2);
     if (s.residual) {
-      const at::Tensor skip = s.downsample_conv >= 0
-                                  ? conv_bn(w, s.downsample_conv, s.downsample_bn, x, s.stride, 0, 1, train, momentum)
-                                  : x;
+      const at::Tensor skip =
+          s.downsample_conv >= 0 ? run.conv_bn(s.downsample_conv, s.downsample_bn, x, s.stride, 0, 1) : x;
       out = out + skip;
     }
     x = at::relu(out);
   }
-  return conv(w, static_cast<int>(layers_.size() - 1), x, 1, 0, 1);
+  return run.classifier(static_cast<int>(layers_.size() - 1), x);
 }
 
 }  // namespace gearnn

@@ -34,6 +34,23 @@ struct Layer {
 
 using WeightTable = std::vector<at::Tensor>;  // indexed like Architecture::slots()
 
+// What the forward pass asks of its weights, layer by layer: a conv followed
+// by its BN layer, and the final 1x1 classifier. One table serves every
+// sample in Architecture::scores; a batch of samples on different levels
+// (mixed_batch.h) answers per group of samples.
+class LayerRunner {
+public:
+  virtual ~LayerRunner() = default;
+  virtual at::Tensor conv_bn(int conv_layer, int bn_layer, const at::Tensor& x, int stride, int padding,
+                             int dilation) const = 0;
+  virtual at::Tensor classifier(int layer, const at::Tensor& x) const = 0;
+};
+
+// 2-D convolution as the forward pass runs it (oneDNN directly for CPU
+// inference; at::conv2d with autograd otherwise). `bias` may be undefined.
+at::Tensor conv2d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int stride, int padding,
+                  int dilation);
+
 class Architecture {
 public:
   // Throws gearnn::Error for an unknown name, classes < 1 or width <= 0.
@@ -72,6 +89,8 @@ public:
   // scores, before the fixed up-sampling and the log-softmax.
   at::Tensor scores(const WeightTable& weights, const at::Tensor& input,
                     const std::vector<bool>& batch_stats = {}, double bn_momentum = 0.1) const;
+  // The same walk with every layer run by `runner`.
+  at::Tensor scores(const LayerRunner& runner, const at::Tensor& input) const;
 
 private:
   // One step of the forward pass: conv+BN+ReLU, or a BasicBlock.
@@ -82,6 +101,7 @@ private:
     int downsample_conv = -1, downsample_bn = -1;
     bool residual = true;
   };
+  class TableRunner;
   int add_conv(const std::string& name, int64_t in, int64_t out, int kernel, bool bias);
   int add_bn(const std::string& name, int64_t channels);
   void add_stage(const DrnStage& stage, int64_t& inplanes, int64_t channels);

@@ -1,6 +1,6 @@
 // gearnn bench switch: what a level switch costs with GearNN's table swap,
 // against copying the adaptor into the base and reloading a whole model.
-// (gearnn bench forward is in cmd_bench_forward.cpp.)
+// (gearnn bench forward and batch are in cmd_bench_forward.cpp and cmd_bench_batch.cpp.)
 #include "adaptive_model.h"
 #include "args.h"
 #include "bench_timing.h"
@@ -103,13 +103,15 @@ double time_reload(const Bundle& bundle, int reloads) {
 }  // namespace
 
 int run_bench(const std::vector<std::string>& argv) {
-  if (argv.empty()) throw UsageError("missing benchmark name (switch or forward)");
+  if (argv.empty()) throw UsageError("missing benchmark name (switch, forward or batch)");
   if (argv[0] == "--help" || argv[0] == "-h") {
-    std::cout << help_text(kSpec) << "\ngearnn bench forward --help: the class-map path against the exact forward\n";
+    std::cout << help_text(kSpec) << "\ngearnn bench forward --help: the class-map path against the exact forward\n"
+              << "gearnn bench batch --help: many streams, batched through one forward\n";
     return 0;
   }
   if (argv[0] == "forward") return bench_forward(std::vector<std::string>(argv.begin() + 1, argv.end()));
-  if (argv[0] != "switch") throw UsageError("unknown benchmark '" + argv[0] + "' (switch or forward)");
+  if (argv[0] == "batch") return bench_batch(std::vector<std::string>(argv.begin() + 1, argv.end()));
+  if (argv[0] != "switch") throw UsageError("unknown benchmark '" + argv[0] + "' (switch, forward or batch)");
   const Args args(kSpec, std::vector<std::string>(argv.begin() + 1, argv.end()));
   if (args.help()) {
     std::cout << help_text(kSpec);

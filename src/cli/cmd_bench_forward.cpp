@@ -45,20 +45,6 @@ const CommandSpec kSpec{
     1,
     1};
 
-// Gradients, stripes and blocks: enough structure that no class wins everywhere.
-RgbImage synthetic_frame(int width, int height) {
-  RgbImage img{width, height, std::vector<uint8_t>(size_t(width) * size_t(height) * 3)};
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x) {
-      uint8_t* p = &img.pixels[(size_t(y) * size_t(width) + size_t(x)) * 3];
-      const bool block = ((x / 37) + (y / 23)) % 3 == 0;
-      p[0] = uint8_t(block ? 200 : (x * 255) / std::max(1, width - 1));
-      p[1] = uint8_t(block ? 40 : (y * 255) / std::max(1, height - 1));
-      p[2] = uint8_t(((x / 5 + y / 4) % 2) ? 170 : 50);
-    }
-  return img;
-}
-
 struct Mismatch {
   long long pixels = 0, differing = 0;
 };

@@ -11,6 +11,7 @@ int run_bundle(const std::vector<std::string>& args);
 int run_segment(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int bench_forward(const std::vector<std::string>& args);  // gearnn bench forward
+int bench_batch(const std::vector<std::string>& args);    // gearnn bench batch
 int run_train(const std::vector<std::string>& args);
 int run_adapt(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);

@@ -1,0 +1,52 @@
+#pragma once
+// Class maps for a batch of frames of one size, each frame on its own level of
+// one resident bundle: the frames are normalised into one N x 3 x H x W input,
+// run through one MixedBatchPlan forward, and each sample's scores go through
+// the fused up-sampling and argmax. Plans are kept per batch composition (the
+// list of levels), input buffers while the size and batch size hold. One
+// thread uses it at a time.
+#include "adaptive_model.h"
+#include "bundle.h"
+#include "class_map_head.h"
+#include "image.h"
+#include "mixed_batch.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace gearnn {
+
+struct BatchItem {
+  RgbView frame;
+  size_t level = 0;
+  uint8_t* classes = nullptr;  // frame.width x frame.height bytes, written by segment()
+};
+
+class BatchSegmenter {
+public:
+  explicit BatchSegmenter(std::shared_ptr<const Bundle> bundle);
+  BatchSegmenter(const BatchSegmenter&) = delete;
+  BatchSegmenter& operator=(const BatchSegmenter&) = delete;
+
+  const Bundle& bundle() const { return *bundle_; }
+  // Every frame must have the size of the first. Throws gearnn::Error for
+  // mixed sizes, an unknown level or an empty frame.
+  void segment(const std::vector<BatchItem>& items);
+  size_t cached_plans() const { return plans_.size(); }
+
+private:
+  const MixedBatchPlan& plan_for(const std::vector<size_t>& levels);
+
+  std::shared_ptr<const Bundle> bundle_;
+  FrameInput input_writer_;
+  at::Tensor cpu_input_, device_input_;  // N x 3 x H' x W'
+  std::map<std::vector<size_t>, std::unique_ptr<MixedBatchPlan>> plans_;
+  std::vector<UpsampledArgmax> heads_;
+  std::vector<size_t> levels_;
+};
+
+}  // namespace gearnn
