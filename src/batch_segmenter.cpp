@@ -5,6 +5,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 namespace gearnn {
@@ -14,8 +16,15 @@ namespace {
 constexpr size_t kMaxPlans = 256;
 }  // namespace
 
-BatchSegmenter::BatchSegmenter(std::shared_ptr<const Bundle> bundle)
-    : bundle_(std::move(bundle)), input_writer_(bundle_->manifest().normalization, bundle_->device()) {}
+BatchSegmenter::BatchSegmenter(std::shared_ptr<const Bundle> bundle, size_t max_pixels)
+    : bundle_(std::move(bundle)),
+      max_pixels_(max_pixels ? max_pixels : bundle_->device().is_cpu() ? kCpuMaxBatchPixels : SIZE_MAX),
+      input_writer_(bundle_->manifest().normalization, bundle_->device()) {}
+
+size_t BatchSegmenter::chunk_for(int width, int height) const {
+  const size_t pixels = size_t((width + 7) / 8 * 8) * size_t((height + 7) / 8 * 8);
+  return std::max<size_t>(1, max_pixels_ / std::max<size_t>(1, pixels));
+}
 
 const MixedBatchPlan& BatchSegmenter::plan_for(const std::vector<size_t>& levels) {
   auto it = plans_.find(levels);
@@ -34,24 +43,30 @@ void BatchSegmenter::segment(const std::vector<BatchItem>& items) {
                   " and " + std::to_string(item.frame.width) + "x" + std::to_string(item.frame.height) + ")");
   }
   c10::InferenceMode guard;
-  const int64_t n = int64_t(items.size()), padded_h = (height + 7) / 8 * 8, padded_w = (width + 7) / 8 * 8;
-  if (!cpu_input_.defined() || cpu_input_.size(0) != n || cpu_input_.size(2) != padded_h ||
-      cpu_input_.size(3) != padded_w) {
-    c10::InferenceMode normal(false);  // written in place by every later batch
-    cpu_input_ = at::empty({n, 3, padded_h, padded_w}, at::kFloat);
-    device_input_ = bundle_->device().is_cpu() ? cpu_input_ : at::empty(cpu_input_.sizes(), cpu_input_.options().device(bundle_->device()));
-  }
-  levels_.resize(items.size());
+  const size_t chunk = std::min(chunk_for(width, height), items.size());
+  const int64_t padded_h = (height + 7) / 8 * 8, padded_w = (width + 7) / 8 * 8;
   const size_t sample = size_t(3 * padded_h * padded_w);
-  for (size_t i = 0; i < items.size(); ++i) {
-    input_writer_.write(items[i].frame, cpu_input_.data_ptr<float>() + i * sample, padded_h, padded_w);
-    levels_[i] = items[i].level;
+  for (size_t begin = 0; begin < items.size(); begin += chunk) {
+    const size_t count = std::min(chunk, items.size() - begin);
+    // Room for a whole chunk; a shorter last chunk uses the first rows.
+    if (!cpu_input_.defined() || cpu_input_.size(0) < int64_t(chunk) || cpu_input_.size(2) != padded_h ||
+        cpu_input_.size(3) != padded_w) {
+      c10::InferenceMode normal(false);  // written in place by every later batch
+      cpu_input_ = at::empty({int64_t(chunk), 3, padded_h, padded_w}, at::kFloat);
+      device_input_ = bundle_->device().is_cpu() ? cpu_input_
+                                                 : at::empty(cpu_input_.sizes(), cpu_input_.options().device(bundle_->device()));
+    }
+    chunk_levels_.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      input_writer_.write(items[begin + i].frame, cpu_input_.data_ptr<float>() + i * sample, padded_h, padded_w);
+      chunk_levels_[i] = items[begin + i].level;
+    }
+    if (!bundle_->device().is_cpu()) device_input_.copy_(cpu_input_);
+    const at::Tensor scores = plan_for(chunk_levels_).scores(device_input_.narrow(0, 0, int64_t(count)));
+    if (heads_.size() < count) heads_.resize(count);
+    for (size_t i = 0; i < count; ++i)
+      heads_[i].run(scores.narrow(0, int64_t(i), 1), width, height, items[begin + i].classes);
   }
-  if (!bundle_->device().is_cpu()) device_input_.copy_(cpu_input_);
-  const at::Tensor scores = plan_for(levels_).scores(device_input_);
-  if (heads_.size() < items.size()) heads_.resize(items.size());
-  for (size_t i = 0; i < items.size(); ++i)
-    heads_[i].run(scores.narrow(0, int64_t(i), 1), width, height, items[i].classes);
 }
 
 }  // namespace gearnn

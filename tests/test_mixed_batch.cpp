@@ -2,6 +2,8 @@
 // single-frame forward at its level gives, for BN and conv adaptors, folded or not.
 #include "bundle.h"
 #include "error.h"
+#include "adaptive_model.h"
+#include "batch_segmenter.h"
 #include "mixed_batch.h"
 #include "random_bundle.h"
 #include "test_support.h"
@@ -117,4 +119,38 @@ TEST(MixedBatch, BadPlansAndInputsAreRefused) {
   }
   const gearnn::MixedBatchPlan plan(bundle, {0, 1});
   EXPECT_THROW(plan.scores(at::zeros({3, 3, 16, 16})), gearnn::Error);
+}
+
+// The segmenter over a batch in chunks (here of 2 frames, a shorter last one)
+// gives every frame the class map its own single-frame path gives.
+TEST(BatchSegmenter, ChunkedBatchMatchesSingleFrames) {
+  const auto bundle = Bundle::load(gearnn::testing::small_bundle(3), "cpu", gearnn::DescriptorCheck::current,
+                                   gearnn::Folding::inference);
+  const int w = 40, h = 24;
+  gearnn::BatchSegmenter segmenter(bundle, size_t(2 * w * h));
+  ASSERT_EQ(segmenter.chunk_for(w, h), 2u);
+  std::vector<gearnn::RgbImage> frames;
+  std::vector<std::vector<uint8_t>> maps(5, std::vector<uint8_t>(size_t(w * h)));
+  std::vector<gearnn::BatchItem> items;
+  for (size_t k = 0; k < 5; ++k) {
+    gearnn::RgbImage img{w, h, std::vector<uint8_t>(size_t(w * h * 3))};
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * (k + 3) + i / 41) % 253);
+    frames.push_back(std::move(img));
+  }
+  for (size_t k = 0; k < 5; ++k) items.push_back({frames[k].view(), k % 3, maps[k].data()});
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass reuses plans and buffers
+    segmenter.segment(items);
+    for (size_t k = 0; k < 5; ++k) {
+      gearnn::AdaptiveModel alone(bundle);
+      alone.select(k % 3);
+      const auto expected = alone.segment(frames[k].view()).classes;
+      size_t differing = 0;
+      for (size_t p = 0; p < expected.size(); ++p) differing += expected[p] != maps[k][p];
+      EXPECT_LE(differing, expected.size() / 1000) << "frame " << k << " pass " << pass;
+    }
+  }
+  EXPECT_EQ(segmenter.cached_plans(), 3u) << "chunks {0,1}, {2,0}, {1}";
+  gearnn::RgbImage other{w + 8, h, std::vector<uint8_t>(size_t((w + 8) * h * 3))};
+  items.push_back({other.view(), 0, maps[0].data()});
+  EXPECT_THROW(segmenter.segment(items), gearnn::Error);
 }

@@ -14,6 +14,8 @@
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -30,12 +32,14 @@ const CommandSpec kSpec{
     "k mod L; (d) batcher: N threads, one per stream, each submitting its frames to\n"
     "the shared batcher (mixed levels) and waiting, as gearnn elements with\n"
     "batch-size N do. Frames per second are over all streams; latency is from a\n"
-    "frame's submission to its class map. Reports medians.",
+    "frame's submission to its class map. Reports medians. Batches run in chunks of\n"
+    "at most 200,000 input pixels on a CPU (batch_segmenter.h); --max-pixels changes it.",
     {{"--streams", "LIST", "stream counts (default 1,2,4,8)"},
      {"--size", "WxH", "frame size (default 480x360); a synthetic street-like frame"},
      {"--rounds", "N", "timed rounds per method and stream count (default 10)"},
      {"--timeout", "MS", "the batcher's batch timeout (default 10)"},
-     {"--threads", "T", "LibTorch intra-op threads (default: LibTorch's setting)"},
+     {"--threads", "T", "LibTorch intra-op threads of every method (default: LibTorch's setting)"},
+     {"--max-pixels", "P", "input pixels per batched forward (default 200000 on a CPU; 0: unlimited)"},
      {"--json", "", "print JSON"}},
     1,
     1};
@@ -60,34 +64,52 @@ double time_rounds(int rounds, F round) {
   return median(ms);
 }
 
+// Runs `body` on a thread of its own with `threads` LibTorch threads. GNU
+// OpenMP keeps one pool per thread that runs parallel work, spinning a while
+// after each region: a pool left on the main thread by one method would take
+// cores from the next method's pool. A thread's pool ends with the thread.
+template <class F>
+void on_own_thread(int threads, F body) {
+  std::thread([&] {
+    at::set_num_threads(threads);
+    c10::InferenceMode guard;
+    body();
+  }).join();
+}
+
 Row measure(const std::shared_ptr<const Bundle>& bundle, const RgbImage& frame, size_t n, int rounds,
-            double timeout_ms) {
-  c10::InferenceMode guard;
+            double timeout_ms, int threads, size_t max_pixels) {
   const size_t levels = bundle->level_count();
   const size_t pixels = size_t(frame.width) * size_t(frame.height);
   std::vector<std::vector<uint8_t>> maps(n, std::vector<uint8_t>(pixels));
   Row row;
   row.streams = n;
 
-  std::vector<std::unique_ptr<AdaptiveModel>> models;
-  for (size_t k = 0; k < n; ++k) {
-    models.push_back(std::make_unique<AdaptiveModel>(bundle));
-    models.back()->select(k % levels);
-  }
-  const double unbatched = time_rounds(rounds, [&] {
-    for (size_t k = 0; k < n; ++k) models[k]->segment_into(frame.view(), maps[k].data());
+  on_own_thread(threads, [&] {
+    std::vector<std::unique_ptr<AdaptiveModel>> models;
+    for (size_t k = 0; k < n; ++k) {
+      models.push_back(std::make_unique<AdaptiveModel>(bundle));
+      models.back()->select(k % levels);
+    }
+    const double unbatched = time_rounds(rounds, [&] {
+      for (size_t k = 0; k < n; ++k) models[k]->segment_into(frame.view(), maps[k].data());
+    });
+    row.unbatched_fps = 1000.0 * double(n) / unbatched;
+    row.unbatched_latency_ms = unbatched / double(n);
   });
-  row.unbatched_fps = 1000.0 * double(n) / unbatched;
-  row.unbatched_latency_ms = unbatched / double(n);
-
-  BatchSegmenter segmenter(bundle);
   std::vector<BatchItem> same, mixed;
   for (size_t k = 0; k < n; ++k) {
     same.push_back({frame.view(), 0, maps[k].data()});
     mixed.push_back({frame.view(), k % levels, maps[k].data()});
   }
-  row.same_latency_ms = time_rounds(rounds, [&] { segmenter.segment(same); });
-  row.mixed_latency_ms = time_rounds(rounds, [&] { segmenter.segment(mixed); });
+  on_own_thread(threads, [&] {
+    BatchSegmenter segmenter(bundle, max_pixels);
+    row.same_latency_ms = time_rounds(rounds, [&] { segmenter.segment(same); });
+  });
+  on_own_thread(threads, [&] {
+    BatchSegmenter segmenter(bundle, max_pixels);
+    row.mixed_latency_ms = time_rounds(rounds, [&] { segmenter.segment(mixed); });
+  });
   row.same_fps = 1000.0 * double(n) / row.same_latency_ms;
   row.mixed_fps = 1000.0 * double(n) / row.mixed_latency_ms;
   std::vector<size_t> mixed_levels;
@@ -99,28 +121,30 @@ Row measure(const std::shared_ptr<const Bundle>& bundle, const RgbImage& frame, 
   settings.batch_size = n;
   settings.timeout = std::chrono::microseconds(int64_t(timeout_ms * 1000));
   settings.group = "bench-" + std::to_string(n);
+  settings.threads = threads;  // as the measurements above
   std::vector<std::vector<double>> latencies(n);
-  Clock::time_point start;
-  std::vector<std::thread> threads;
+  std::vector<Clock::time_point> first(n), last(n);
+  std::vector<std::thread> clients;
   for (size_t k = 0; k < n; ++k) {
-    threads.emplace_back([&, k] {
+    clients.emplace_back([&, k] {
       c10::InferenceMode thread_guard;
       auto client = SharedBatcher::join(bundle, settings);
       client->segment(frame.view(), k % levels, maps[k].data());  // warm-up
+      first[k] = Clock::now();
       for (int r = 0; r < rounds; ++r) {
         const auto t0 = Clock::now();
         client->segment(frame.view(), k % levels, maps[k].data());
         latencies[k].push_back(millis(Clock::now() - t0));
       }
+      last[k] = Clock::now();
     });
   }
-  start = Clock::now();
-  for (auto& t : threads) t.join();
-  const double total_ms = millis(Clock::now() - start);
+  for (auto& t : clients) t.join();
+  const double total_ms = millis(*std::max_element(last.begin(), last.end()) - *std::min_element(first.begin(), first.end()));
   std::vector<double> all;
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   row.batcher_latency_ms = median(all);
-  row.batcher_fps = 1000.0 * double(n) * double(rounds + 1) / total_ms;
+  row.batcher_fps = 1000.0 * double(n) * double(rounds) / total_ms;
   return row;
 }
 
@@ -136,7 +160,8 @@ int bench_batch(const std::vector<std::string>& argv) {
   if (rounds < 1) throw UsageError("--rounds must be at least 1");
   const double timeout_ms = args.get_double("--timeout", 10.0);
   if (!(timeout_ms >= 0)) throw UsageError("--timeout must not be negative");
-  if (args.has("--threads")) at::set_num_threads(args.get_int("--threads", 1));
+  const int threads = args.get_int("--threads", at::get_num_threads());
+  if (threads < 1) throw UsageError("--threads must be at least 1");
   std::vector<size_t> counts;
   {
     std::istringstream in(args.get("--streams", "1,2,4,8"));
@@ -152,7 +177,10 @@ int bench_batch(const std::vector<std::string>& argv) {
   const RgbImage frame = synthetic_frame(width, height);
 
   std::vector<Row> rows;
-  for (size_t n : counts) rows.push_back(measure(bundle, frame, n, rounds, timeout_ms));
+  const long max_pixels_option = args.get_int("--max-pixels", int(BatchSegmenter::kCpuMaxBatchPixels));
+  if (max_pixels_option < 0) throw UsageError("--max-pixels must not be negative");
+  const size_t max_pixels = max_pixels_option == 0 ? SIZE_MAX : size_t(max_pixels_option);
+  for (size_t n : counts) rows.push_back(measure(bundle, frame, n, rounds, timeout_ms, threads, max_pixels));
 
   if (args.has("--json")) {
     nlohmann::json runs = nlohmann::json::array();
@@ -172,17 +200,20 @@ int bench_batch(const std::vector<std::string>& argv) {
     nlohmann::json j = {{"bundle", bundle->folder()},
                         {"levels", bundle->level_count()},
                         {"frame", std::to_string(width) + "x" + std::to_string(height)},
-                        {"threads", at::get_num_threads()},
+                        {"threads", threads},
                         {"rounds", rounds},
                         {"batch_timeout_ms", timeout_ms},
+                        {"max_batch_pixels", max_pixels == SIZE_MAX ? 0 : max_pixels},
+                        {"frames_per_forward", std::min(counts.back(), BatchSegmenter(bundle, max_pixels).chunk_for(width, height))},
                         {"runs", runs}};
     // The largest stream count's figures at the top level too.
     for (const auto& [key, value] : runs.back().items()) j[key] = value;
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::printf("bundle %s, %zu levels, %dx%d, %d threads, median of %d rounds; fps over all streams\n",
-              bundle->folder().c_str(), bundle->level_count(), width, height, at::get_num_threads(), rounds);
+  std::printf("bundle %s, %zu levels, %dx%d, %d threads, median of %d rounds, at most %zu frames per forward; "
+              "fps over all streams\n", bundle->folder().c_str(), bundle->level_count(), width, height, threads, rounds,
+              BatchSegmenter(bundle, max_pixels).chunk_for(width, height));
   std::printf("%7s %10s %10s %10s %10s %11s %11s %13s\n", "streams", "unbatched", "same", "mixed", "batcher",
               "mixed/same", "mixed/unb.", "batcher lat.");
   for (const Row& r : rows)
