@@ -3,7 +3,7 @@
 #
 #   pipelines/dash.sh [BUNDLE] [OUT_DIR] [--seconds S] [--threads N] [--sync]
 #
-# 1. ffmpeg makes a three-representation ladder from opencv-doc's vtest.avi:
+# 1. ffmpeg makes a three-representation ladder from $GEARNN_VIDEO (default: opencv-doc's vtest.avi):
 #    240x180 at CRF 38, 320x240 at CRF 30, 480x360 at CRF 22 (1 s segments,
 #    x264's default preset, as a service encodes);
 # 2. python3 -m http.server serves it on 127.0.0.1 (a free port);
