@@ -20,6 +20,11 @@
  * stream cannot provide is left out (matching falls back to the others) and
  * a warning says so once.
  *
+ * Setting `bundle` while playing swaps bundles without a gap: the new one
+ * loads on a thread of its own, the next frame after it is ready runs on it,
+ * and the element posts `gearnn-bundle-swap` (`from`, `to`, `pts`). A bundle
+ * that does not load leaves the running one in place and posts a warning.
+ *
  * On every change of level the element posts an element message
  * `gearnn-level-switch` with the fields `from` (string, empty for the first
  * frame), `to` (string), `from-index` (int, -1 for the first frame),
@@ -49,6 +54,7 @@
 #include "level_selector.h"
 #include "measure/stream_quality.h"
 #include "shared_batcher.h"
+#include "background_load.h"
 #include "stream_engine.h"
 
 #include <ATen/Parallel.h>
@@ -106,6 +112,7 @@ struct LastResult {
 
 // Everything that exists between start() and stop(); streaming-thread state.
 struct Running {
+  std::string bundle_path;  // as the property named it
   std::unique_ptr<gstgearnn::StreamEngine> engine;
   std::unique_ptr<gearnn::LevelSelector> selector;
   std::unique_ptr<gearnn::BatchClient> batch;  // batch-size > 1; released before the engine
@@ -150,7 +157,8 @@ struct _GstGearnn {
   // Streaming state.
   GstVideoInfo info;
   gboolean have_info;
-  Running* run;
+  Running* run;                               // replaced under GST_OBJECT_LOCK
+  gstgearnn::BackgroundLoad<Running>* swap;  // a bundle set while started
 };
 
 G_DEFINE_TYPE(GstGearnn, gst_gearnn, GST_TYPE_BASE_TRANSFORM);
@@ -175,13 +183,17 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GEARNN_VIDEO_FORMATS)));
 
+static void begin_bundle_swap(GstGearnn* self);
+
 static void gst_gearnn_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   GstGearnn* self = GST_GEARNN(object);
+  bool swap_bundle = false;
   GST_OBJECT_LOCK(self);
   switch (prop_id) {
     case PROP_BUNDLE:
       g_free(self->bundle);
       self->bundle = g_value_dup_string(value);
+      swap_bundle = self->run != nullptr;
       break;
     case PROP_DEVICE:
       g_free(self->device);
@@ -210,6 +222,7 @@ static void gst_gearnn_set_property(GObject* object, guint prop_id, const GValue
       prop_id == PROP_REFERENCE_LUMA || prop_id == PROP_QP_WINDOW || prop_id == PROP_HYSTERESIS)
     self->selection_changed = TRUE;
   GST_OBJECT_UNLOCK(self);
+  if (swap_bundle) begin_bundle_swap(self);
 }
 
 static void gst_gearnn_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
@@ -242,6 +255,7 @@ static void gst_gearnn_get_property(GObject* object, guint prop_id, GValue* valu
 
 static void gst_gearnn_finalize(GObject* object) {
   GstGearnn* self = GST_GEARNN(object);
+  delete self->swap;  // waits for a load in progress
   delete self->run;
   g_free(self->bundle);
   g_free(self->device);
@@ -296,50 +310,88 @@ static void update_selector(GstGearnn* self, gearnn::LevelSelector& selector) {
   if (selector.warning() != before) warn_if_nothing_measured(self, selector);
 }
 
+// Everything a Running is made from, read under the object lock.
+struct RunConfig {
+  std::string bundle, device;
+  gearnn::SelectorSettings settings;
+  gint threads = 0;
+  int inherited_threads = 0;
+  gearnn::BatchSettings batching;
+};
+
+static RunConfig run_config(GstGearnn* self) {
+  RunConfig c;
+  c.bundle = self->bundle ? self->bundle : "";
+  c.device = self->device ? self->device : kDefaultDevice;
+  c.settings = selector_settings(self);
+  c.threads = self->threads;
+  c.batching.batch_size = self->batch_size;
+  c.batching.timeout = std::chrono::milliseconds(self->batch_timeout_ms);
+  c.batching.group = self->batch_group ? self->batch_group : "";
+  return c;
+}
+
+// Why a Running could not be made: the message's summary and details.
+struct RunFailure : std::runtime_error {
+  RunFailure(bool settings, const std::string& summary, std::string details)
+      : std::runtime_error(summary), bad_settings(settings), details(std::move(details)) {}
+  bool bad_settings;  // RESOURCE SETTINGS rather than OPEN_READ
+  std::string details;
+};
+
+// Loads (or shares) the bundle and makes the selector (and batch client) for
+// it; the stream format is applied by the caller. Any thread.
+static std::unique_ptr<Running> make_running(const RunConfig& c) {
+  auto run = std::make_unique<Running>();
+  run->bundle_path = c.bundle;
+  run->inherited_threads = c.inherited_threads;
+  try {
+    run->engine = std::make_unique<gstgearnn::StreamEngine>(c.bundle, c.device);
+  } catch (const std::exception& e) {
+    throw RunFailure(false, std::string("Cannot load bundle: ") + e.what(),
+                     "bundle=" + c.bundle + " device=" + c.device);
+  }
+  const gearnn::Bundle& b = run->engine->bundle();
+  try {
+    run->selector = std::make_unique<gearnn::LevelSelector>(b.manifest(), b.default_level(), c.settings);
+    if (c.batching.batch_size > 1) {
+      gearnn::BatchSettings batching = c.batching;
+      batching.threads = c.threads > 0 ? c.threads : run->inherited_threads;
+      run->batch = gearnn::SharedBatcher::join(run->engine->model().shared_bundle(), batching);
+    }
+  } catch (const std::exception& e) {
+    throw RunFailure(true, "Bundle " + c.bundle + ": " + e.what(), "");
+  }
+  return run;
+}
+
 static gboolean gst_gearnn_start(GstBaseTransform* trans) {
   GstGearnn* self = GST_GEARNN(trans);
   GST_OBJECT_LOCK(self);
-  const std::string bundle = self->bundle ? self->bundle : "";
-  const std::string device = self->device ? self->device : kDefaultDevice;
-  const gearnn::SelectorSettings settings = selector_settings(self);
-  const gint threads = self->threads;
-  gearnn::BatchSettings batching;
-  batching.batch_size = self->batch_size;
-  batching.timeout = std::chrono::milliseconds(self->batch_timeout_ms);
-  batching.group = self->batch_group ? self->batch_group : "";
+  RunConfig config = run_config(self);
   GST_OBJECT_UNLOCK(self);
 
-  if (bundle.empty()) {
+  if (config.bundle.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No bundle given"),
                       ("set the 'bundle' property to a bundle folder or its manifest.json"));
     return FALSE;
   }
-  apply_threads(threads);
-  auto run = std::make_unique<Running>();
+  apply_threads(config.threads);
   // Streaming threads are not the application's: without this they may run
   // with OpenMP's per-thread default (often 1) instead of the process's setting.
-  run->inherited_threads = at::get_num_threads();
+  config.inherited_threads = at::get_num_threads();
+  std::unique_ptr<Running> run;
   try {
-    run->engine = std::make_unique<gstgearnn::StreamEngine>(bundle, device);
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load bundle: %s", e.what()),
-                      ("bundle=%s device=%s", bundle.c_str(), device.c_str()));
+    run = make_running(config);
+  } catch (const RunFailure& e) {
+    if (e.bad_settings) GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()), (nullptr));
+    else GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", e.what()), ("%s", e.details.c_str()));
     return FALSE;
   }
   const gearnn::Bundle& b = run->engine->bundle();
-  try {
-    run->selector = std::make_unique<gearnn::LevelSelector>(b.manifest(), b.default_level(), settings);
-    if (batching.batch_size > 1) {
-      batching.threads = threads > 0 ? threads : run->inherited_threads;
-      run->batch = gearnn::SharedBatcher::join(run->engine->model().shared_bundle(), batching);
-    }
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Bundle %s: %s", bundle.c_str(), e.what()), (nullptr));
-    return FALSE;
-  }
   warn_if_nothing_measured(self, *run->selector);
-  GST_INFO_OBJECT(self, "bundle %s on %s: %zu levels, %zu classes, overhead %.3f%%", bundle.c_str(),
-                  device.c_str(), b.level_count(), b.manifest().classes.size(), b.memory_overhead_percent());
+  GST_INFO_OBJECT(self, "bundle %s on %s: %zu levels, %zu classes, overhead %.3f%%", config.bundle.c_str(),
+                  config.device.c_str(), b.level_count(), b.manifest().classes.size(), b.memory_overhead_percent());
   if (self->have_info) {
     try {
       run->engine->set_format(self->info);
@@ -357,8 +409,74 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
   return TRUE;
 }
 
+// `bundle` set while started: the new bundle loads on a thread of its own and
+// the streaming thread adopts it at the next frame (adopt_swapped_bundle). A
+// bundle that fails to load leaves the running one, with a warning.
+static void begin_bundle_swap(GstGearnn* self) {
+  GST_OBJECT_LOCK(self);
+  const gboolean selection_changed = self->selection_changed;  // still owed to the running selector
+  RunConfig config = run_config(self);
+  self->selection_changed = selection_changed;
+  config.inherited_threads = self->run ? self->run->inherited_threads : at::get_num_threads();
+  const std::string running = self->run ? self->run->bundle_path : "";
+  GST_OBJECT_UNLOCK(self);
+  GST_INFO_OBJECT(self, "loading bundle %s to replace %s", config.bundle.c_str(), running.c_str());
+  self->swap->start([config] { return make_running(config); },
+                    [self, config, running](std::exception_ptr error) {
+                      std::string why = "unknown error", details;
+                      try {
+                        std::rethrow_exception(error);
+                      } catch (const RunFailure& e) {
+                        why = e.what();
+                        details = e.details;
+                      } catch (const std::exception& e) {
+                        why = e.what();
+                      }
+                      GST_OBJECT_LOCK(self);  // the property names the bundle that runs
+                      g_free(self->bundle);
+                      self->bundle = g_strdup(running.c_str());
+                      GST_OBJECT_UNLOCK(self);
+                      GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ,
+                                          ("Keeping bundle %s: %s", running.c_str(), why.c_str()),
+                                          ("%s", details.c_str()));
+                    });
+}
+
+// Streaming thread, at a frame boundary: switches to a bundle loaded by
+// begin_bundle_swap, if one is ready, and posts gearnn-bundle-swap.
+static void adopt_swapped_bundle(GstGearnn* self, GstBuffer* buf) {
+  std::unique_ptr<Running> fresh = self->swap->take_ready();
+  if (!fresh) return;
+  if (self->have_info) {
+    try {
+      fresh->engine->set_format(self->info);
+    } catch (const std::exception& e) {
+      GST_ELEMENT_WARNING(self, CORE, NEGOTIATION,
+                          ("Keeping the running bundle: %s cannot take this stream's format: %s",
+                           fresh->bundle_path.c_str(), e.what()), (nullptr));
+      return;
+    }
+  }
+  warn_if_nothing_measured(self, *fresh->selector);
+  GST_OBJECT_LOCK(self);
+  Running* old = self->run;
+  self->run = fresh.release();
+  g_clear_pointer(&self->current_level, g_free);
+  GST_OBJECT_UNLOCK(self);
+  const std::string from = old ? old->bundle_path : "";
+  delete old;  // the old resident bundle goes when its last element lets go
+  gst_element_post_message(
+      GST_ELEMENT(self),
+      gst_message_new_element(GST_OBJECT(self),
+                              gst_structure_new("gearnn-bundle-swap", "from", G_TYPE_STRING, from.c_str(), "to",
+                                                G_TYPE_STRING, self->run->bundle_path.c_str(), "pts", G_TYPE_UINT64,
+                                                GST_BUFFER_PTS(buf), nullptr)));
+  GST_INFO_OBJECT(self, "bundle %s replaced by %s", from.c_str(), self->run->bundle_path.c_str());
+}
+
 static gboolean gst_gearnn_stop(GstBaseTransform* trans) {
   GstGearnn* self = GST_GEARNN(trans);
+  self->swap->cancel();
   GST_OBJECT_LOCK(self);
   Running* run = self->run;
   self->run = nullptr;
@@ -468,6 +586,7 @@ static double frame_mean_luma(const GstVideoFrame& frame) {
 
 static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer* buf) {
   GstGearnn* self = GST_GEARNN(trans);
+  adopt_swapped_bundle(self, buf);
   Running* run = self->run;
   if (!run || !self->have_info) {
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, (nullptr), ("no caps before the first buffer"));
@@ -598,8 +717,11 @@ static void gst_gearnn_class_init(GstGearnnClass* klass) {
       g_param_spec_string("bundle", "Bundle",
                           "GearNN bundle: a folder with manifest.json, base and adaptors (or the manifest itself). "
                           "Elements naming the same bundle and device share one resident copy. Loaded when the "
-                          "element goes to PAUSED; a missing or invalid bundle fails that state change",
-                          nullptr, GParamFlags(rw | GST_PARAM_MUTABLE_READY)));
+                          "element goes to PAUSED; a missing or invalid bundle fails that state change. Set while "
+                          "playing, the new bundle loads in the background and takes over at a frame boundary "
+                          "(message gearnn-bundle-swap); one that fails to load leaves the running bundle, with a "
+                          "warning, and the property names the running bundle again",
+                          nullptr, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_DEVICE,
       g_param_spec_string("device", "Device", "Where the network runs: cpu, cuda or cuda:N", kDefaultDevice,
@@ -718,6 +840,7 @@ static void gst_gearnn_init(GstGearnn* self) {
   self->hysteresis = kDefaultHysteresis;
   self->batch_size = kDefaultBatchSize;
   self->batch_timeout_ms = kDefaultBatchTimeoutMs;
+  self->swap = new gstgearnn::BackgroundLoad<Running>();
   self->level_source = GST_GEARNN_LEVEL_SOURCE_AUTO;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), TRUE);

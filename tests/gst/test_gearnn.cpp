@@ -1,4 +1,5 @@
 // GstHarness tests of the gearnn element: formats, levels, properties, sharing, QoS, errors.
+#include "bundle.h"
 #include "gst_test_support.h"
 
 #include "random_bundle.h"
@@ -9,6 +10,8 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
 
 #include <cmath>
 #include <fstream>
@@ -358,6 +361,70 @@ std::string start_error(const std::string& properties) {
   gst_object_unref(bus);
   gst_object_unref(e);
   return text;
+}
+
+// Setting `bundle` while playing: every frame keeps its map while the new
+// bundle loads, the new one takes over at a frame (with a message), the old
+// resident copy goes, and a bundle that cannot load leaves the running one.
+TEST(Gearnn, BundleSwapWhilePlaying) {
+  const std::string first = bundle_of_kind("jpeg"), second = abr_bundle();
+  auto h = gearnn_harness("bundle=" + first);
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 240, 180).c_str());
+  GstElement* nn = gst_bin_get_by_name(GST_BIN(h->element), "nn");
+  int i = 0;
+  const auto next = [&] {
+    GstBuffer* out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 240, 180, i), i);
+    ++i;
+    const Seg seg = read_seg(out);
+    gst_buffer_unref(out);
+    return seg;
+  };
+  const auto level_of = [](const std::string& bundle, const Seg& seg) {
+    const auto loaded = gearnn::Bundle::load(bundle);
+    return loaded->find_level(seg.level).has_value();
+  };
+  ASSERT_TRUE(level_of(first, next()));
+  // Another element on the first bundle sees who shares it (the plugin's own resident copies).
+  auto witness = gearnn_harness("bundle=" + first);
+  ASSERT_EQ(bundle_users(witness.get()), 2u);
+
+  g_object_set(nn, "bundle", second.c_str(), nullptr);
+  Seg seg;
+  const auto t0 = std::chrono::steady_clock::now();
+  do {
+    seg = next();
+    ASSERT_TRUE(seg.present) << "a frame without a map while the bundle loads";
+  } while (!level_of(second, seg) && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
+  ASSERT_TRUE(level_of(second, seg)) << "the new bundle never took over (level " << seg.level << ")";
+  EXPECT_EQ(bundle_users(witness.get()), 1u) << "the swapped element still holds the old bundle";
+  EXPECT_EQ(bundle_users(h.get()), 1u);
+  auto swaps = element_messages(bus, "gearnn-bundle-swap");
+  ASSERT_EQ(swaps.size(), 1u);
+  EXPECT_EQ(gst_structure_get_string(swaps[0], "from"), first);
+  EXPECT_EQ(gst_structure_get_string(swaps[0], "to"), second);
+  for (auto* s : swaps) gst_structure_free(s);
+
+  const std::string missing = scratch_dir("gst-swap-missing") + "/nothing-here";
+  g_object_set(nn, "bundle", missing.c_str(), nullptr);
+  int warnings = 0;
+  for (int k = 0; k < 200 && warnings == 0; ++k) {
+    seg = next();
+    ASSERT_TRUE(seg.present);
+    EXPECT_TRUE(level_of(second, seg));
+    element_messages(bus, "gearnn-bundle-swap", &warnings);
+    if (warnings == 0) g_usleep(20000);
+  }
+  EXPECT_EQ(warnings, 1) << "no warning for a bundle that cannot load";
+  gchar* now = nullptr;
+  g_object_get(nn, "bundle", &now, nullptr);
+  EXPECT_EQ(std::string(now ? now : ""), second) << "the property names the bundle that runs";
+  g_free(now);
+  EXPECT_TRUE(level_of(second, next()));
+  gst_object_unref(nn);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
 }
 
 TEST(Gearnn, BadBundleIsAClearErrorAtPaused) {
