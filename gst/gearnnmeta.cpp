@@ -38,6 +38,7 @@ GstCustomMeta* gst_buffer_add_gearnn_segmentation_bytes(GstBuffer* buffer, const
                     seg->level ? seg->level : "", "level-index", G_TYPE_UINT, seg->level_index, "inference-ns",
                     G_TYPE_UINT64, seg->inference_ns, "reused", G_TYPE_BOOLEAN, seg->reused, nullptr);
   if (seg->adaptor) gst_structure_set(s, "adaptor", G_TYPE_STRING, seg->adaptor, nullptr);
+  if (seg->has_expected) gst_structure_set(s, "expected-miou", G_TYPE_DOUBLE, seg->expected_miou, nullptr);
   if (palette) gst_structure_set(s, "palette", G_TYPE_BYTES, palette, nullptr);
   if (seg->measured & GST_GEARNN_MEASURED_RESOLUTION)
     gst_structure_set(s, "measured-width", G_TYPE_UINT, seg->measured_width, "measured-height", G_TYPE_UINT,
@@ -98,6 +99,7 @@ gboolean gst_buffer_get_gearnn_segmentation(GstBuffer* buffer, GstGearnnSegmenta
     seg->measured = GstGearnnMeasured(seg->measured | GST_GEARNN_MEASURED_BRIGHTNESS);
   gst_structure_get_uint64(s, "inference-ns", &seg->inference_ns);
   gst_structure_get_boolean(s, "reused", &seg->reused);
+  seg->has_expected = gst_structure_get_double(s, "expected-miou", &seg->expected_miou);
   return TRUE;
 }
 

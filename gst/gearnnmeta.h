@@ -33,6 +33,7 @@
  * | `measured-brightness`  | double      | brightness factor that was measured (absent if not measured) |
  * | `inference-ns`         | uint64      | wall time of the inference that produced the map |
  * | `reused`               | boolean     | %TRUE when the map was computed on an earlier frame (`interval`) |
+ * | `expected-miou`        | double      | the level's mIoU (percent) as measured offline (`gearnn eval --write-expected`); absent when the bundle does not record it |
  *
  * **Quality meta** (name and structure name `"GearnnQualityMeta"`), attached
  * by `gearnnquality` to encoded frames. It has no tags, so #GstVideoDecoder based decoders (avdec_h264, jpegdec) copy it to
@@ -113,6 +114,8 @@ typedef enum {
  * @measured_brightness: measured brightness factor (1 = unchanged)
  * @inference_ns: wall time of the inference that produced @class_map
  * @reused: %TRUE when @class_map was computed on an earlier frame
+ * @has_expected: whether @expected_miou is known
+ * @expected_miou: the level's offline mIoU in percent (see the table above)
  *
  * A frame's segmentation, as read from or written to its meta.
  */
@@ -133,6 +136,8 @@ typedef struct {
   gdouble measured_brightness;
   guint64 inference_ns;
   gboolean reused;
+  gboolean has_expected;
+  gdouble expected_miou;
 } GstGearnnSegmentation;
 
 /**

@@ -28,7 +28,8 @@
  * On every change of level the element posts an element message
  * `gearnn-level-switch` with the fields `from` (string, empty for the first
  * frame), `to` (string), `from-index` (int, -1 for the first frame),
- * `to-index` (int), `measured` (string), `pts`, `running-time` (uint64).
+ * `to-index` (int), `measured` (string), `pts`, `running-time` (uint64), and
+ * `expected-miou` (double) where the bundle records the new level's offline mIoU.
  *
  * With `batch-size` above 1, the elements of a process that share a bundle
  * (and `batch-group`, `batch-size` and `batch-timeout`) send their frames
@@ -543,6 +544,7 @@ static void post_switch(GstGearnn* self, GstBuffer* buf, std::optional<size_t> f
       levels[to].name.c_str(), "from-index", G_TYPE_INT, from ? gint(*from) : -1, "to-index", G_TYPE_INT, gint(to),
       "measured", G_TYPE_STRING, measured.describe().c_str(), "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf),
       "running-time", G_TYPE_UINT64, running_time, nullptr);
+  if (levels[to].expected) gst_structure_set(s, "expected-miou", G_TYPE_DOUBLE, levels[to].expected->miou, nullptr);
   GST_INFO_OBJECT(self, "level %s -> %s (measured %s) at %" GST_TIME_FORMAT,
                   from ? levels[*from].name.c_str() : "(none)", levels[to].name.c_str(), measured.describe().c_str(),
                   GST_TIME_ARGS(GST_BUFFER_PTS(buf)));
@@ -678,6 +680,8 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
   seg.level = spec.name.c_str();
   seg.level_index = guint(run->last.level);
   seg.adaptor = spec.adaptor ? spec.adaptor->file.c_str() : nullptr;
+  seg.has_expected = spec.expected.has_value();
+  seg.expected_miou = spec.expected ? spec.expected->miou : 0.0;
   if (measured.resolution) {
     measured_flags = GstGearnnMeasured(measured_flags | GST_GEARNN_MEASURED_RESOLUTION);
     seg.measured_width = guint(measured.resolution->width);

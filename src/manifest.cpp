@@ -222,6 +222,20 @@ Manifest parse_manifest(const char* text, size_t size, const std::string& path) 
     } else {
       level.measure_version = 1;
     }
+    if (l.contains("expected")) {
+      const json& e = l["expected"];
+      ExpectedAccuracy x;
+      x.miou = field<double>(e, "miou", where + ": expected");
+      if (e.contains("class_iou")) x.class_iou = field<std::vector<double>>(e, "class_iou", where + ": expected");
+      if (e.contains("split")) x.split = field<std::string>(e, "split", where + ": expected");
+      if (!(x.miou >= 0 && x.miou <= 100)) throw Error(where + ": expected mIoU must be a percentage");
+      for (double v : x.class_iou)
+        if (!(v == -1 || (v >= 0 && v <= 100))) throw Error(where + ": expected class_iou must be percentages (-1: absent)");
+      if (!x.class_iou.empty() && x.class_iou.size() != m.classes.size())
+        throw Error(where + ": expected class_iou has " + std::to_string(x.class_iou.size()) + " values for " +
+                    std::to_string(m.classes.size()) + " classes");
+      level.expected = x;
+    }
     if (l.contains("selection")) {
       const json& sel = l["selection"];
       level.budget = field<int64_t>(sel, "budget", where + ": selection");
@@ -271,6 +285,10 @@ void write_manifest(const std::string& path, const Manifest& m) {
     if (l.adaptor)
       level["adaptor"] = {{"file", l.adaptor->file}, {"sha256", l.adaptor->sha256}, {"layers", l.adaptor->layers}};
     if (!l.sensitivity.empty()) level["selection"] = {{"budget", l.budget}, {"sensitivity", l.sensitivity}};
+    if (l.expected) {
+      level["expected"] = {{"miou", l.expected->miou}, {"split", l.expected->split}};
+      if (!l.expected->class_iou.empty()) level["expected"]["class_iou"] = l.expected->class_iou;
+    }
     j["levels"].push_back(level);
   }
   std::ofstream out(path, std::ios::trunc);

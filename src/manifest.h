@@ -32,6 +32,14 @@ struct AdaptorRef {
   std::vector<std::string> layers;  // whole layers of the base it replaces ("base.0.1", "seg")
 };
 
+// A level's accuracy as measured offline (gearnn eval --write-expected), so
+// that the runtime can say what each frame may expect.
+struct ExpectedAccuracy {
+  double miou = 0;                // percent
+  std::vector<double> class_iou;  // percent per class, -1 for a class absent there; empty when not recorded
+  std::string split;              // what it was measured on, for people ("camvid val")
+};
+
 struct LevelSpec {
   std::string name;
   Distortion distortion;
@@ -44,6 +52,7 @@ struct LevelSpec {
   // every layer's distortion sensitivity (Eq. 1). Empty for other bundles.
   int64_t budget = 0;
   std::map<std::string, double> sensitivity;
+  std::optional<ExpectedAccuracy> expected;
 };
 
 struct Manifest {

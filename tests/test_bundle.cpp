@@ -184,6 +184,12 @@ TEST(Bundle, BadManifests) {
     m["training"] = {{"class_weights", std::vector<double>(m["classes"].size(), -1.0)}};
   });
   expect_load_error(dir7, "finite and >= 0");
+  const auto dir8 = copy_bundle("expected");
+  edit_manifest(dir8, [](json& m) { m["levels"][0]["expected"] = {{"miou", 140.0}}; });
+  expect_load_error(dir8, "expected mIoU must be a percentage");
+  const auto dir9 = copy_bundle("expectedclasses");
+  edit_manifest(dir9, [](json& m) { m["levels"][0]["expected"] = {{"miou", 40.0}, {"class_iou", {1.0}}}; });
+  expect_load_error(dir9, "class_iou has 1 values");
 
   expect_load_error("/nonexistent/bundle", "cannot open bundle manifest");
 }

@@ -109,6 +109,29 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
   for (const char* file : {"report.md", "results.json", "plot.png", "plot.svg"})
     EXPECT_GT(fs::file_size(dir + "/report/" + file), 0u) << file;
 
+  // The expected accuracy recorded in the bundle is what eval measured for gearnn.
+  ASSERT_EQ(gearnn_cli("eval --levels " + levels + " --bundle " + dir + "/bundle --methods gearnn --write-expected" +
+                           common + " -o " + dir + "/report-expected",
+                       log), 0) << slurp(log);
+  const auto results = nlohmann::json::parse(slurp(dir + "/report-expected/results.json"));
+  const auto manifest = nlohmann::json::parse(slurp(dir + "/bundle/manifest.json"));
+  for (const auto& level : manifest["levels"]) {
+    ASSERT_TRUE(level.contains("expected")) << level.dump();
+    EXPECT_EQ(level["expected"]["class_iou"].size(), manifest["classes"].size());
+    EXPECT_NE(level["expected"]["split"].get<std::string>().find("val"), std::string::npos);
+    bool found = false;
+    for (const auto& row : results["rows"])
+      if (row["level"] == level["name"] && row["method"] == "gearnn") {
+        EXPECT_NEAR(level["expected"]["miou"].get<double>(), row["miou"].get<double>(), 1e-9);
+        found = true;
+      }
+    EXPECT_TRUE(found) << level["name"];
+  }
+  ASSERT_EQ(gearnn_cli("inspect " + dir + "/bundle", log), 0) << "the bundle still loads: " << slurp(log);
+  EXPECT_EQ(gearnn_cli("eval --levels " + levels + " --bundle " + dir + "/bundle --methods original --write-expected" +
+                           common + " -o " + dir + "/r3",
+                       log), 2) << slurp(log);
+
   // Bad input: an unknown level is a failure naming it; a bad option is usage.
   EXPECT_EQ(gearnn_cli("eval --levels jpeg:55 --bundle " + dir + "/bundle" + common + " -o " + dir + "/r2", log), 1);
   EXPECT_NE(slurp(log).find("jpeg:55"), std::string::npos) << slurp(log);

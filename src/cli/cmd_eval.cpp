@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +48,8 @@ CommandSpec spec() {
        {"--stability", "BUNDLE", "the stability-training model"},
        {"--title", "T", "report title"},
        {"--notes", "FILE", "Markdown appended to the report (commands, settings)"},
+       {"--write-expected", "", "record each level's gearnn mIoU and per-class IoU in --bundle's manifest (the "
+        "runtime's expected accuracy; weights untouched)"},
        {"--quiet", "", "no line per level on stderr"},
        {"--output", "DIR", "report folder", "-o"}},
       0,
@@ -99,6 +102,8 @@ int run_eval(const std::vector<std::string>& argv) {
     if (std::find(methods.begin(), methods.end(), method) != methods.end() && !args.has(option))
       throw UsageError("method " + method + " needs " + option);
   };
+  if (args.has("--write-expected") && std::find(methods.begin(), methods.end(), "gearnn") == methods.end())
+    throw UsageError("--write-expected records the gearnn method's results: include it in --methods");
   needs("switching", "--switching");
   needs("mixed", "--mixed");
   needs("stability", "--stability");
@@ -186,6 +191,22 @@ int run_eval(const std::vector<std::string>& argv) {
   }
   info.notes_markdown = notes.str();
   write_report(out, info, rows);
+  if (args.has("--write-expected")) {
+    Manifest m = bundle->manifest();
+    for (const ResultRow& row : rows) {
+      if (row.method != "gearnn") continue;
+      ExpectedAccuracy x;
+      x.miou = row.miou;
+      for (double iou : row.class_iou) x.class_iou.push_back(std::isnan(iou) ? -1.0 : 100.0 * iou);  // -1: absent
+      x.split = fs::path(data.root()).filename().string() + " " + data.split() +
+                (args.has("--only-sequence") ? " (" + args.get("--only-sequence") + ")" : "") +
+                (args.has("--exclude-sequence") ? " (without " + args.get("--exclude-sequence") + ")" : "");
+      m.levels[*bundle->find_level(row.level)].expected = x;
+    }
+    write_manifest(manifest_path_of(bundle->folder()), m);
+    std::cout << "recorded the expected accuracy of " << levels.size() << " levels in "
+              << manifest_path_of(bundle->folder()) << "\n";
+  }
   std::cout << "wrote " << out << "/report.md\n";
   return 0;
 }

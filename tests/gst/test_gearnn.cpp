@@ -1,6 +1,7 @@
 // GstHarness tests of the gearnn element: formats, levels, properties, sharing, QoS, errors.
 #include "bundle.h"
 #include "gst_test_support.h"
+#include "manifest.h"
 
 #include "random_bundle.h"
 #include "test_support.h"
@@ -14,6 +15,7 @@
 #include <chrono>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -23,6 +25,7 @@
 namespace {
 
 using namespace gsttest;
+namespace fs = std::filesystem;
 using gearnn::testing::scratch_dir;
 
 
@@ -425,6 +428,38 @@ TEST(Gearnn, BundleSwapWhilePlaying) {
   gst_object_unref(nn);
   gst_element_set_bus(h->element, nullptr);
   gst_object_unref(bus);
+}
+
+// A bundle that records its levels' offline accuracy: every meta and switch
+// message carries the expected mIoU of the level in use; one that does not, none.
+TEST(Gearnn, ExpectedAccuracyReachesMetaAndMessages) {
+  const std::string source = bundle_of_kind("jpeg");
+  const std::string dir = scratch_dir("gst-expected");
+  fs::remove_all(dir);
+  fs::copy(source, dir, fs::copy_options::recursive);
+  gearnn::Manifest m = gearnn::read_manifest(dir + "/manifest.json");
+  for (size_t k = 0; k < m.levels.size(); ++k) m.levels[k].expected = gearnn::ExpectedAccuracy{40.0 + double(k), {}, "test"};
+  gearnn::write_manifest(dir + "/manifest.json", m);
+
+  for (const bool with : {true, false}) {
+    auto h = gearnn_harness("bundle=" + (with ? dir : source) + " level-source=fixed level=" + m.levels[1].name);
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(h->element, bus);
+    gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 64, 48).c_str());
+    GstBuffer* out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 64, 48, 0), 0);
+    const Seg seg = read_seg(out);
+    gst_buffer_unref(out);
+    EXPECT_EQ(bool(seg.s.has_expected), with);
+    if (with) EXPECT_DOUBLE_EQ(seg.s.expected_miou, 41.0);
+    auto switches = element_messages(bus, "gearnn-level-switch");
+    ASSERT_EQ(switches.size(), 1u);
+    double expected = 0;
+    EXPECT_EQ(bool(gst_structure_get_double(switches[0], "expected-miou", &expected)), with);
+    if (with) EXPECT_DOUBLE_EQ(expected, 41.0);
+    for (auto* s : switches) gst_structure_free(s);
+    gst_element_set_bus(h->element, nullptr);
+    gst_object_unref(bus);
+  }
 }
 
 TEST(Gearnn, BadBundleIsAClearErrorAtPaused) {
