@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
 # DASH with adaptive bitrate, end to end on this machine:
 #
-#   pipelines/dash.sh [BUNDLE] [OUT_DIR] [--seconds S] [--threads N] [--sync]
+#   pipelines/dash.sh [BUNDLE] [OUT_DIR] [--seconds S] [--threads N] [--forced [--sync]] [--schedule T:BPS,...]
 #
 # 1. ffmpeg makes a three-representation ladder from $GEARNN_VIDEO (default: opencv-doc's vtest.avi):
 #    240x180 at CRF 38, 320x240 at CRF 30, 480x360 at CRF 22 (1 s segments,
 #    x264's default preset, as a service encodes);
 # 2. python3 -m http.server serves it on 127.0.0.1 (a free port);
 # 3. urisourcebin ! parsebin ! h264parse ! gearnnquality ! avdec_h264 !
-#    gearnn ! gearnnoverlay plays it while dashdemux2's connection-bitrate is
-#    moved (lowest representation, then the highest at frame 40, then the
-#    middle one at frame 120), so that the representation switches;
+#    gearnn ! gearnnoverlay plays it. By default the server's bandwidth
+#    follows a schedule (pipelines/throttled_http.py: 3 Mbit/s, a drop to
+#    200 kbit/s at 7 s, a partial recovery to 600 kbit/s at 14 s) and
+#    dashdemux2 picks each representation from its own measured rate, in real
+#    time. --forced instead moves dashdemux2's connection-bitrate (lowest
+#    representation, then the highest at frame 40, then the middle one at
+#    frame 120), as fast as inference goes: the same switches every run;
+#    --schedule T:BPS,... sets another bandwidth schedule;
 # 4. the log shows each representation and each adaptor switch; OUT_DIR
 #    (default demo-output/dash/) gets overlay.mp4, masks/, summary.json and log.txt.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-bundle_arg="" out="$root/demo-output/dash" seconds=20 threads=$(nproc) sync=()
+bundle_arg="" out="$root/demo-output/dash" seconds=20 threads=$(nproc) sync=() forced=0
+schedule=0:3000000,7:200000,14:600000
 positional=()
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift ;;
     --threads) threads=$2; shift ;;
     --sync) sync=(--sync) ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --forced) forced=1 ;;
+    --schedule) schedule=$2; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) positional+=("$1") ;;
   esac
   shift
@@ -45,7 +53,11 @@ ffmpeg -hide_banner -loglevel error -y -i "$video" -t "$seconds" -map 0:v -map 0
 grep -o 'bandwidth="[0-9]*" width="[0-9]*" height="[0-9]*"' "$ladder/manifest.mpd" | sed 's/^/  /'
 
 echo "== play through gearnn (bundle $bundle)"
-"$python" "$root/pipelines/dash_play.py" --serve "$ladder" --bundle "$bundle" --threads "$threads" \
-  --start-bps r0 --switch 40:r2 --switch 120:r1 "${sync[@]}" \
+if [ "$forced" = 1 ]; then
+  abr=(--start-bps r0 --switch 40:r2 --switch 120:r1 "${sync[@]}")
+else
+  abr=(--throttle "$schedule" --sync)
+fi
+"$python" "$root/pipelines/dash_play.py" --serve "$ladder" --bundle "$bundle" --threads "$threads" "${abr[@]}" \
   --overlay "$out/overlay.mp4" --masks "$out/masks" --summary "$out/summary.json" 2>&1 | tee "$out/log.txt"
 echo "wrote $out/overlay.mp4, $out/masks/, $out/summary.json, $out/log.txt"

@@ -15,7 +15,10 @@ Pipeline:
 
 --serve DIR serves DIR with `python3 -m http.server` on 127.0.0.1 (a free
 port picked by the server itself) for the time of the run and plays
-DIR/manifest.mpd from it.
+DIR/manifest.mpd from it. With --throttle SCHEDULE it serves DIR through
+throttled_http.py instead, whose bandwidth follows SCHEDULE (T:BPS,...), and
+dashdemux2 picks each representation from its own measured download rate
+(natural ABR; no connection-bitrate).
 
 Switching: dashdemux2 picks the representation from its `connection-bitrate`
 property when one is set (instead of the measured download rate), at every
@@ -277,6 +280,8 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--serve", metavar="DIR", help="serve DIR on 127.0.0.1 and play DIR/manifest.mpd")
     src.add_argument("--url", help="an MPD URL")
+    ap.add_argument("--throttle", metavar="SCHEDULE",
+                    help="with --serve: serve at this bandwidth schedule, T:BPS,... (natural ABR)")
     ap.add_argument("--bundle", required=True)
     ap.add_argument("--start-bps", default="0", help="dashdemux2 connection-bitrate at the start (BPS or rN)")
     ap.add_argument("--switch", action="append", default=[], metavar="FRAME:BPS",
@@ -291,13 +296,24 @@ def main():
     for s in args.switch:
         frame, bps = s.split(":")
         switches.append((int(frame), bps))
+    if args.throttle and (not args.serve or switches or args.start_bps != "0"):
+        ap.error("--throttle needs --serve and excludes --switch and --start-bps (dashdemux2 measures the rate)")
     try:
         if args.serve:
-            with HttpServer(args.serve) as server:
+            server_type = HttpServer
+            if args.throttle:
+                sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+                from throttled_http import ThrottledServer
+                server_type = lambda d: ThrottledServer(d, args.throttle)  # noqa: E731
+            with server_type(args.serve) as server:
                 url = f"http://127.0.0.1:{server.port}/manifest.mpd"
-                print(f"serving {args.serve} at http://127.0.0.1:{server.port}/")
+                print(f"serving {args.serve} at http://127.0.0.1:{server.port}/"
+                      + (f", bandwidth schedule {args.throttle} (bit/s)" if args.throttle else ""))
                 summary = play(url, args.bundle, switches, args.start_bps, args.overlay, args.masks, args.sync,
                                args.threads)
+                for line in getattr(server, "log", []):
+                    if ".m4s" in line and "init" not in line:
+                        print(f"  served {line}")
         else:
             summary = play(args.url, args.bundle, switches, args.start_bps, args.overlay, args.masks, args.sync,
                            args.threads)

@@ -5,7 +5,10 @@
 gearnnquality ! avdec_h264 ! gearnn, with dashdemux2's connection-bitrate
 raised after 10 frames. Asserts that both representations were played, that
 each frame's adaptor is the level of its representation (resolution from the
-caps, QP from the bitstream), and that every frame has a mask.
+caps, QP from the bitstream), and that every frame has a mask. Then the
+same ladder through throttled_http.py, whose bandwidth rises from 150 kbit/s
+to 5 Mbit/s after 1 s, played in real time with no connection-bitrate:
+dashdemux2 switches up on its own measured rate, and the adaptor follows.
 """
 import os
 import subprocess
@@ -15,6 +18,7 @@ import tempfile
 ROOT = os.environ.get("GEARNN_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "pipelines"))
 import dash_play  # noqa: E402
+from throttled_http import ThrottledServer  # noqa: E402
 
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
@@ -71,6 +75,21 @@ def main():
         assert summary["masks"] == 60
         pngs = sorted(os.listdir(masks))
         assert len(pngs) == 60, len(pngs)
+
+        # Natural ABR: no connection-bitrate, the server's bandwidth changes.
+        with ThrottledServer(ladder, "0:150000,1:5000000") as server:
+            url = f"http://127.0.0.1:{server.port}/manifest.mpd"
+            summary = dash_play.play(url, bundle, sync=True, threads=1, timeout_s=120)
+        print("\n".join(server.log))
+        dash_play.print_summary(summary)
+        records = summary["records"]
+        assert summary["frames"] == 60, summary["frames"]
+        sizes = [(r["width"], r["height"]) for r in records]
+        assert sizes[0] == (240, 180), f"started on {sizes[0]} at 150 kbit/s"
+        assert (480, 360) in sizes, "dashdemux2 did not switch up when the bandwidth rose"
+        for r in records:
+            assert r["level"].startswith(f"{r['width']}x{r['height']}-"), r
+        assert summary["masks"] == 60
     print("dash end to end: ok")
     return 0
 
