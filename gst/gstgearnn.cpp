@@ -244,7 +244,8 @@ static void gst_gearnn_get_property(GObject* object, guint prop_id, GValue* valu
     case PROP_BATCH_GROUP: g_value_set_string(value, self->batch_group); break;
     case PROP_BATCH_MEAN_SIZE: {
       const gearnn::SharedBatcher* b = self->run && self->run->batch ? &self->run->batch->batcher() : nullptr;
-      g_value_set_double(value, b && b->batches() ? double(b->frames()) / double(b->batches()) : 0.0);
+      const auto [batches, frames] = b ? b->counts() : std::pair<uint64_t, uint64_t>{0, 0};
+      g_value_set_double(value, batches ? double(frames) / double(batches) : 0.0);
       break;
     }
     case PROP_CURRENT_LEVEL: g_value_set_string(value, self->current_level); break;
@@ -256,7 +257,7 @@ static void gst_gearnn_get_property(GObject* object, guint prop_id, GValue* valu
 
 static void gst_gearnn_finalize(GObject* object) {
   GstGearnn* self = GST_GEARNN(object);
-  delete self->swap;  // waits for a load in progress
+  delete self->swap;  // waits for a load in progress; its outcome is dropped
   delete self->run;
   g_free(self->bundle);
   g_free(self->device);
@@ -402,82 +403,92 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
     }
   }
   GST_INFO_OBJECT(self, "resident bundle shared by %ld elements", run->engine->bundle_users());
+  self->swap->open();
   GST_OBJECT_LOCK(self);  // get_property reads run
   Running* old = self->run;
   self->run = run.release();
+  // `bundle` set while this start loaded the earlier one: swap to it as if set while playing.
+  const bool set_meanwhile = self->bundle && config.bundle != self->bundle;
   GST_OBJECT_UNLOCK(self);
   delete old;
+  if (set_meanwhile) begin_bundle_swap(self);
   return TRUE;
 }
 
 // `bundle` set while started: the new bundle loads on a thread of its own and
-// the streaming thread adopts it at the next frame (adopt_swapped_bundle). A
-// bundle that fails to load leaves the running one, with a warning.
+// the streaming thread adopts it at the next frame (adopt_swapped_bundle).
 static void begin_bundle_swap(GstGearnn* self) {
   GST_OBJECT_LOCK(self);
   const gboolean selection_changed = self->selection_changed;  // still owed to the running selector
   RunConfig config = run_config(self);
   self->selection_changed = selection_changed;
   config.inherited_threads = self->run ? self->run->inherited_threads : at::get_num_threads();
-  const std::string running = self->run ? self->run->bundle_path : "";
   GST_OBJECT_UNLOCK(self);
-  GST_INFO_OBJECT(self, "loading bundle %s to replace %s", config.bundle.c_str(), running.c_str());
-  self->swap->start([config] { return make_running(config); },
-                    [self, config, running](std::exception_ptr error) {
-                      std::string why = "unknown error", details;
-                      try {
-                        std::rethrow_exception(error);
-                      } catch (const RunFailure& e) {
-                        why = e.what();
-                        details = e.details;
-                      } catch (const std::exception& e) {
-                        why = e.what();
-                      }
-                      GST_OBJECT_LOCK(self);  // the property names the bundle that runs
-                      g_free(self->bundle);
-                      self->bundle = g_strdup(running.c_str());
-                      GST_OBJECT_UNLOCK(self);
-                      GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ,
-                                          ("Keeping bundle %s: %s", running.c_str(), why.c_str()),
-                                          ("%s", details.c_str()));
-                    });
+  GST_INFO_OBJECT(self, "loading bundle %s", config.bundle.c_str());
+  self->swap->start(config.bundle, [config] { return make_running(config); });
 }
 
-// Streaming thread, at a frame boundary: switches to a bundle loaded by
-// begin_bundle_swap, if one is ready, and posts gearnn-bundle-swap.
+// The property names the bundle that runs again, unless it was set anew meanwhile.
+static void name_running_bundle(GstGearnn* self, const std::string& refused) {
+  GST_OBJECT_LOCK(self);
+  if (self->run && self->bundle && refused == self->bundle) {
+    g_free(self->bundle);
+    self->bundle = g_strdup(self->run->bundle_path.c_str());
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+// Streaming thread, at a frame boundary: takes a finished swap. A bundle that
+// loaded replaces the running one (message gearnn-bundle-swap); one that did
+// not leaves it, with a warning.
 static void adopt_swapped_bundle(GstGearnn* self, GstBuffer* buf) {
-  std::unique_ptr<Running> fresh = self->swap->take_ready();
-  if (!fresh) return;
-  if (self->have_info) {
+  auto outcome = self->swap->take_ready();
+  if (!outcome) return;
+  const std::string running = self->run ? self->run->bundle_path : "";
+  std::string why, details;
+  if (outcome->error) {
     try {
-      fresh->engine->set_format(self->info);
+      std::rethrow_exception(outcome->error);
+    } catch (const RunFailure& e) {
+      why = e.what();
+      details = e.details;
     } catch (const std::exception& e) {
-      GST_ELEMENT_WARNING(self, CORE, NEGOTIATION,
-                          ("Keeping the running bundle: %s cannot take this stream's format: %s",
-                           fresh->bundle_path.c_str(), e.what()), (nullptr));
-      return;
+      why = e.what();
+    }
+  } else if (self->have_info) {
+    try {
+      outcome->made->engine->set_format(self->info);
+    } catch (const std::exception& e) {
+      why = std::string("Cannot prepare for the stream's format: ") + e.what();
     }
   }
+  if (!why.empty()) {
+    name_running_bundle(self, outcome->what);
+    GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ, ("Keeping bundle %s: %s", running.c_str(), why.c_str()),
+                        ("%s", details.c_str()));
+    return;
+  }
+  std::unique_ptr<Running> fresh = std::move(outcome->made);
   warn_if_nothing_measured(self, *fresh->selector);
   GST_OBJECT_LOCK(self);
   Running* old = self->run;
   self->run = fresh.release();
   g_clear_pointer(&self->current_level, g_free);
+  self->selection_changed = TRUE;  // properties set during the load reach the new selector
   GST_OBJECT_UNLOCK(self);
-  const std::string from = old ? old->bundle_path : "";
   delete old;  // the old resident bundle goes when its last element lets go
   gst_element_post_message(
       GST_ELEMENT(self),
       gst_message_new_element(GST_OBJECT(self),
-                              gst_structure_new("gearnn-bundle-swap", "from", G_TYPE_STRING, from.c_str(), "to",
+                              gst_structure_new("gearnn-bundle-swap", "from", G_TYPE_STRING, running.c_str(), "to",
                                                 G_TYPE_STRING, self->run->bundle_path.c_str(), "pts", G_TYPE_UINT64,
                                                 GST_BUFFER_PTS(buf), nullptr)));
-  GST_INFO_OBJECT(self, "bundle %s replaced by %s", from.c_str(), self->run->bundle_path.c_str());
+  GST_INFO_OBJECT(self, "bundle %s replaced by %s", running.c_str(), self->run->bundle_path.c_str());
 }
 
 static gboolean gst_gearnn_stop(GstBaseTransform* trans) {
   GstGearnn* self = GST_GEARNN(trans);
-  self->swap->cancel();
+  self->swap->close();
   GST_OBJECT_LOCK(self);
   Running* run = self->run;
   self->run = nullptr;
@@ -639,7 +650,8 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
       post_switch(self, buf, selection.previous, selection.level, selection.measured);
     }
 
-    // Infer (or reuse).
+    // Infer (or reuse). A stream that reuses sends nothing to its batcher: nobody waits for it.
+    if (!selection.infer && run->batch) run->batch->set_idle(true);
     if (selection.infer) {
       if (!rgb) rgb = engine.rgb(frame);
       const auto t0 = std::chrono::steady_clock::now();

@@ -56,16 +56,21 @@ void BatchSegmenter::segment(const std::vector<BatchItem>& items) {
       device_input_ = bundle_->device().is_cpu() ? cpu_input_
                                                  : at::empty(cpu_input_.sizes(), cpu_input_.options().device(bundle_->device()));
     }
+    // Sample i of the forward is item order_[i]: sorted by level, stable.
+    order_.resize(count);
+    for (size_t i = 0; i < count; ++i) order_[i] = begin + i;
+    std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return items[a].level < items[b].level; });
     chunk_levels_.resize(count);
     for (size_t i = 0; i < count; ++i) {
-      input_writer_.write(items[begin + i].frame, cpu_input_.data_ptr<float>() + i * sample, padded_h, padded_w);
-      chunk_levels_[i] = items[begin + i].level;
+      input_writer_.write(items[order_[i]].frame, cpu_input_.data_ptr<float>() + i * sample, padded_h, padded_w);
+      chunk_levels_[i] = items[order_[i]].level;
     }
-    if (!bundle_->device().is_cpu()) device_input_.copy_(cpu_input_);
-    const at::Tensor scores = plan_for(chunk_levels_).scores(device_input_.narrow(0, 0, int64_t(count)));
+    const at::Tensor input = device_input_.narrow(0, 0, int64_t(count));
+    if (!bundle_->device().is_cpu()) input.copy_(cpu_input_.narrow(0, 0, int64_t(count)));
+    const at::Tensor scores = plan_for(chunk_levels_).scores(input);
     if (heads_.size() < count) heads_.resize(count);
     for (size_t i = 0; i < count; ++i)
-      heads_[i].run(scores.narrow(0, int64_t(i), 1), width, height, items[begin + i].classes);
+      heads_[i].run(scores.narrow(0, int64_t(i), 1), width, height, items[order_[i]].classes);
   }
 }
 

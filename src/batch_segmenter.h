@@ -2,9 +2,10 @@
 // Class maps for a batch of frames of one size, each frame on its own level of
 // one resident bundle: the frames are normalised into one N x 3 x H x W input,
 // run through one MixedBatchPlan forward, and each sample's scores go through
-// the fused up-sampling and argmax. Plans are kept per batch composition (the
-// list of levels), input buffers while the size and batch size hold. One
-// thread uses it at a time.
+// the fused up-sampling and argmax. Samples are ordered by level inside each
+// forward, so that a plan is kept per set of levels (not per arrival order)
+// and each group of samples sharing a layer's weights is contiguous. Input
+// buffers are kept while the size and batch size hold. One thread uses it at a time.
 //
 // On a CPU a batch of large frames is slower per frame than single frames:
 // the activations of 8 frames at 480x360 (88 MB for the first layer alone)
@@ -59,7 +60,7 @@ private:
   at::Tensor cpu_input_, device_input_;  // N x 3 x H' x W'
   std::map<std::vector<size_t>, std::unique_ptr<MixedBatchPlan>> plans_;
   std::vector<UpsampledArgmax> heads_;
-  std::vector<size_t> chunk_levels_;
+  std::vector<size_t> chunk_levels_, order_;
 };
 
 }  // namespace gearnn

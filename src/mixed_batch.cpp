@@ -34,7 +34,10 @@ MixedBatchPlan::MixedBatchPlan(std::shared_ptr<const Bundle> bundle, std::vector
         return true;
       };
       auto it = std::find_if(groups.begin(), groups.end(), same);
-      if (it == groups.end()) groups.push_back({table, {}}), it = groups.end() - 1;
+      if (it == groups.end()) {
+        groups.push_back({table, {}});
+        it = groups.end() - 1;
+      }
       it->second.push_back(int64_t(n));
     }
     LayerPlan& plan = plans_[layer];

@@ -15,9 +15,10 @@ namespace {
 using Key = std::tuple<const Bundle*, std::string, size_t, int64_t>;
 
 std::mutex registry_mutex;
+// Never destroyed: a batcher freed during exit must still find it.
 std::map<Key, std::weak_ptr<SharedBatcher>>& registry() {
-  static std::map<Key, std::weak_ptr<SharedBatcher>> batchers;
-  return batchers;
+  static auto* batchers = new std::map<Key, std::weak_ptr<SharedBatcher>>();
+  return *batchers;
 }
 
 }  // namespace
@@ -38,9 +39,7 @@ std::unique_ptr<BatchClient> SharedBatcher::join(std::shared_ptr<const Bundle> b
       entry = batcher;
     }
   }
-  std::unique_ptr<BatchClient> client(new BatchClient(batcher));
-  batcher->set_active(client.get(), true);
-  return client;
+  return std::unique_ptr<BatchClient>(new BatchClient(std::move(batcher)));  // idle until its first frame
 }
 
 SharedBatcher::SharedBatcher(std::shared_ptr<const Bundle> bundle, const BatchSettings& settings)
@@ -58,14 +57,9 @@ SharedBatcher::~SharedBatcher() {
     it = it->second.expired() ? registry().erase(it) : std::next(it);
 }
 
-uint64_t SharedBatcher::batches() const {
+std::pair<uint64_t, uint64_t> SharedBatcher::counts() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return batches_;
-}
-
-uint64_t SharedBatcher::frames() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return frames_;
+  return {batches_, frames_};
 }
 
 void SharedBatcher::set_active(BatchClient* client, bool active) {
@@ -156,6 +150,10 @@ void SharedBatcher::worker() {
 BatchClient::~BatchClient() { batcher_->set_active(this, false); }
 
 void BatchClient::segment(const RgbView& frame, size_t level, uint8_t* classes) {
+  FrameInput::check(frame);
+  if (level >= batcher_->bundle_->level_count())
+    throw Error(batcher_->bundle_->folder() + ": no level " + std::to_string(level) + " (the bundle has " +
+                std::to_string(batcher_->bundle_->level_count()) + ")");
   SharedBatcher::Request request;
   request.client = this;
   request.item = BatchItem{frame, level, classes};

@@ -7,7 +7,11 @@
 // client could add one (each joined, non-idle client either waits already or
 // sent a frame of another size last), or when the oldest has waited
 // `timeout`. So a frame never waits longer than the timeout plus the batch
-// ahead of it, and a lone stream does not wait at all. No GStreamer here.
+// ahead of it, and a lone stream does not wait at all. A client joins idle
+// and is waited for from its first frame until it is set idle again (EOS, or
+// a frame it reuses instead of sending). Two clients on one thread (two
+// elements in series) would each wait out the timeout for the other: give
+// them different groups. No GStreamer here.
 #include "batch_segmenter.h"
 #include "bundle.h"
 #include "image.h"
@@ -21,6 +25,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace gearnn {
@@ -34,7 +39,9 @@ public:
   BatchClient& operator=(const BatchClient&) = delete;
 
   // Blocks until `classes` (frame.width x frame.height bytes) holds the map of
-  // `frame` at `level`. Rethrows the batch's error (gearnn::Error).
+  // `frame` at `level`. An empty frame or unknown level is refused here
+  // (gearnn::Error), before it could fail the other streams' batch; a batch's
+  // own error reaches every frame in it. Not to be called from two threads at once.
   void segment(const RgbView& frame, size_t level, uint8_t* classes);
   // An idle client (at EOS, say) is not waited for by the others.
   void set_idle(bool idle);
@@ -45,7 +52,7 @@ private:
   explicit BatchClient(std::shared_ptr<SharedBatcher> batcher) : batcher_(std::move(batcher)) {}
   std::shared_ptr<SharedBatcher> batcher_;
   // Under the batcher's mutex:
-  bool idle_ = false;
+  bool idle_ = true;
   bool waiting_ = false;
   int last_width_ = 0, last_height_ = 0;  // of the last frame sent; 0: none yet
 };
@@ -69,9 +76,8 @@ public:
   SharedBatcher& operator=(const SharedBatcher&) = delete;
 
   const BatchSettings& settings() const { return settings_; }
-  // Batches sent and frames in them, since the batcher was made.
-  uint64_t batches() const;
-  uint64_t frames() const;
+  // Batches sent and frames in them, since the batcher was made (read together).
+  std::pair<uint64_t, uint64_t> counts() const;
 
 private:
   friend class BatchClient;

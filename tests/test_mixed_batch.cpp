@@ -149,7 +149,7 @@ TEST(BatchSegmenter, ChunkedBatchMatchesSingleFrames) {
       EXPECT_LE(differing, expected.size() / 1000) << "frame " << k << " pass " << pass;
     }
   }
-  EXPECT_EQ(segmenter.cached_plans(), 3u) << "chunks {0,1}, {2,0}, {1}";
+  EXPECT_EQ(segmenter.cached_plans(), 3u) << "chunks {0,1}, {0,2} (sorted from 2,0), {1}";
   gearnn::RgbImage other{w + 8, h, std::vector<uint8_t>(size_t((w + 8) * h * 3))};
   items.push_back({other.view(), 0, maps[0].data()});
   EXPECT_THROW(segmenter.segment(items), gearnn::Error);

@@ -1,6 +1,7 @@
 #include "experiment/evaluate.h"
 
 #include "adaptive_model.h"
+#include "error.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -54,13 +55,16 @@ WeightTable adapt_bn_statistics(const Architecture& arch, const WeightTable& wei
       w[layer.slots[2]].zero_();
       w[layer.slots[3]].fill_(1.0);
     }
+  if (batch < 1) throw Error("BN adaptation: batch must be at least 1");
   const std::vector<bool> batch_stats = every_bn_layer(arch);
   std::vector<at::Tensor> pending;
-  int batches = 0;
-  // Batch k enters with momentum 1/k: the running statistics end as the plain mean over batches.
+  size_t frames = 0;
+  // A batch of n enters with momentum n / (frames so far): the running
+  // statistics end as the mean of the batch statistics weighted by frames.
   const auto flush = [&] {
     if (pending.empty()) return;
-    arch.forward(w, at::cat(pending), batch_stats, 1.0 / ++batches);
+    frames += pending.size();
+    arch.scores(w, at::cat(pending), batch_stats, double(pending.size()) / double(frames));
     pending.clear();
   };
   for (size_t i = 0; i < dataset.size(); ++i) {

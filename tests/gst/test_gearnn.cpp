@@ -425,6 +425,13 @@ TEST(Gearnn, BundleSwapWhilePlaying) {
   EXPECT_EQ(std::string(now ? now : ""), second) << "the property names the bundle that runs";
   g_free(now);
   EXPECT_TRUE(level_of(second, next()));
+
+  // A stop while a new bundle loads drops the load; the next start loads what the property names.
+  g_object_set(nn, "bundle", first.c_str(), nullptr);
+  ASSERT_EQ(gst_element_set_state(h->element, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  ASSERT_NE(gst_element_set_state(h->element, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 240, 180).c_str());
+  EXPECT_TRUE(level_of(first, next()));
   gst_object_unref(nn);
   gst_element_set_bus(h->element, nullptr);
   gst_object_unref(bus);
