@@ -45,7 +45,8 @@ CommandSpec spec() {
        {"--class-weights", "W",
         "none, median-frequency, or one weight per class w0,w1,... (default: --init's bundle's, else none)"},
        {"--recalibrate", "WHAT", "BN statistics recomputed after training on 'crops' (the training batches; "
-        "default) or 'frames' (whole unaugmented frames, as inference sees them)"},
+        "default) or 'frames' (whole unaugmented frames, as inference sees them), or kept as training left "
+        "them ('none')"},
        {"--distortion", "SETTING", "train on distorted images, e.g. jpeg:20 or h264:320x240@28"},
        {"--mix", "SPEC", "mixed training: each image from a random level of SPEC per epoch"},
        {"--stability-alpha", "A", "stability training weight of the KL term (default 0: off)"},
@@ -140,7 +141,9 @@ int run_train(const std::vector<std::string>& argv) {
                         : m.class_weights;
   m.class_weights = t.class_weights;
   const std::string recalibrate = args.get("--recalibrate", "crops");
-  if (recalibrate != "crops" && recalibrate != "frames") throw UsageError("--recalibrate must be crops or frames");
+  if (recalibrate != "crops" && recalibrate != "frames" && recalibrate != "none")
+    throw UsageError("--recalibrate must be crops, frames or none");
+  t.recalibrate_bn = recalibrate != "none";
   t.stability_alpha = args.get_double("--stability-alpha", 0.0);
   t.stability_sigma = args.get_double("--stability-sigma", 0.1);
   t.input_std = m.normalization.std;
