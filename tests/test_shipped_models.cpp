@@ -39,7 +39,12 @@ TEST(ShippedModels, EveryBundleLoadsAndKeepsItsBudget) {
     SCOPED_TRACE(folder.string());
     std::shared_ptr<const Bundle> b;
     ASSERT_NO_THROW(b = Bundle::load(folder.string()));
-    ASSERT_GE(b->level_count(), 2u);
+    if (b->level_count() == 1) {  // a base for bundles to be built on (camvid-base)
+      EXPECT_FALSE(b->manifest().levels[0].adaptor);
+      EXPECT_EQ(b->manifest().class_weights.size(), b->manifest().classes.size())
+          << "a base records its loss, for like-for-like fine-tuning";
+      continue;
+    }
     size_t without_adaptor = 0;
     for (size_t l = 0; l < b->level_count(); ++l) {
       const LevelSpec& level = b->manifest().levels[l];
