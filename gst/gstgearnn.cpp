@@ -159,6 +159,7 @@ struct _GstGearnn {
   GstVideoInfo info;
   gboolean have_info;
   Running* run;                               // replaced under GST_OBJECT_LOCK
+  gboolean playing;                           // GST_OBJECT_LOCK; batch clients count only while PLAYING
   gstgearnn::BackgroundLoad<Running>* swap;  // a bundle set while started
 };
 
@@ -405,6 +406,7 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
   GST_INFO_OBJECT(self, "resident bundle shared by %ld elements", run->engine->bundle_users());
   self->swap->open();
   GST_OBJECT_LOCK(self);  // get_property reads run
+  if (run->batch) run->batch->set_counted(self->playing);
   Running* old = self->run;
   self->run = run.release();
   // `bundle` set while this start loaded the earlier one: swap to it as if set while playing.
@@ -471,6 +473,7 @@ static void adopt_swapped_bundle(GstGearnn* self, GstBuffer* buf) {
   std::unique_ptr<Running> fresh = std::move(outcome->made);
   warn_if_nothing_measured(self, *fresh->selector);
   GST_OBJECT_LOCK(self);
+  if (fresh->batch) fresh->batch->set_counted(self->playing);
   Running* old = self->run;
   self->run = fresh.release();
   g_clear_pointer(&self->current_level, g_free);
@@ -484,6 +487,21 @@ static void adopt_swapped_bundle(GstGearnn* self, GstBuffer* buf) {
                                                 G_TYPE_STRING, self->run->bundle_path.c_str(), "pts", G_TYPE_UINT64,
                                                 GST_BUFFER_PTS(buf), nullptr)));
   GST_INFO_OBJECT(self, "bundle %s replaced by %s", running.c_str(), self->run->bundle_path.c_str());
+}
+
+// A batch client counts (others wait for its frames) only while PLAYING: in
+// PAUSED its sink may hold the streaming thread in preroll, and the other
+// streams' prerolls would wait out the batch timeout for it.
+static GstStateChangeReturn gst_gearnn_change_state(GstElement* element, GstStateChange transition) {
+  GstGearnn* self = GST_GEARNN(element);
+  if (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED || transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING) {
+    const bool playing = transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING;
+    GST_OBJECT_LOCK(self);
+    self->playing = playing;
+    if (self->run && self->run->batch) self->run->batch->set_counted(playing);
+    GST_OBJECT_UNLOCK(self);
+  }
+  return GST_ELEMENT_CLASS(gst_gearnn_parent_class)->change_state(element, transition);
 }
 
 static gboolean gst_gearnn_stop(GstBaseTransform* trans) {
@@ -834,6 +852,7 @@ static void gst_gearnn_class_init(GstGearnnClass* klass) {
       "DRN semantic segmentation with per-frame adaptor selection (partial weight adaptation); attaches the class "
       "map as metadata",
       "gst-gearnn developers");
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_gearnn_change_state);
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 

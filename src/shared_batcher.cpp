@@ -82,7 +82,7 @@ bool SharedBatcher::nobody_else_for(int width, int height) const {
 void SharedBatcher::submit(Request& request) {
   std::unique_lock<std::mutex> lock(mutex_);
   BatchClient* client = request.client;
-  if (client->idle_) {
+  if (client->idle_ && client->counted_) {
     client->idle_ = false;
     active_.push_back(client);
   }
@@ -160,6 +160,20 @@ void BatchClient::segment(const RgbView& frame, size_t level, uint8_t* classes) 
   batcher_->submit(request);
 }
 
-void BatchClient::set_idle(bool idle) { batcher_->set_active(this, !idle); }
+void BatchClient::set_idle(bool idle) {
+  if (!idle) {
+    std::lock_guard<std::mutex> lock(batcher_->mutex_);
+    if (!counted_) return;
+  }
+  batcher_->set_active(this, !idle);
+}
+
+void BatchClient::set_counted(bool counted) {
+  {
+    std::lock_guard<std::mutex> lock(batcher_->mutex_);
+    counted_ = counted;
+  }
+  if (!counted) batcher_->set_active(this, false);  // active again with its next frame once counted
+}
 
 }  // namespace gearnn

@@ -43,8 +43,11 @@ public:
   // (gearnn::Error), before it could fail the other streams' batch; a batch's
   // own error reaches every frame in it. Not to be called from two threads at once.
   void segment(const RgbView& frame, size_t level, uint8_t* classes);
-  // An idle client (at EOS, say) is not waited for by the others.
+  // An idle client (at EOS, say) is not waited for by the others; its next frame makes it active again.
   void set_idle(bool idle);
+  // While not counted (an element that is not PLAYING: its sink may hold its
+  // thread in preroll), a client is never waited for, frames or not.
+  void set_counted(bool counted);
   const SharedBatcher& batcher() const { return *batcher_; }
 
 private:
@@ -53,6 +56,7 @@ private:
   std::shared_ptr<SharedBatcher> batcher_;
   // Under the batcher's mutex:
   bool idle_ = true;
+  bool counted_ = true;
   bool waiting_ = false;
   int last_width_ = 0, last_height_ = 0;  // of the last frame sent; 0: none yet
 };
