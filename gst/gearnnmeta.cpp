@@ -39,6 +39,9 @@ GstCustomMeta* gst_buffer_add_gearnn_segmentation_bytes(GstBuffer* buffer, const
                     G_TYPE_UINT64, seg->inference_ns, "reused", G_TYPE_BOOLEAN, seg->reused, nullptr);
   if (seg->adaptor) gst_structure_set(s, "adaptor", G_TYPE_STRING, seg->adaptor, nullptr);
   if (seg->has_expected) gst_structure_set(s, "expected-miou", G_TYPE_DOUBLE, seg->expected_miou, nullptr);
+  if (seg->exit) gst_structure_set(s, "exit", G_TYPE_STRING, seg->exit, nullptr);
+  if (seg->has_compute_fraction)
+    gst_structure_set(s, "compute-fraction", G_TYPE_DOUBLE, seg->compute_fraction, nullptr);
   if (palette) gst_structure_set(s, "palette", G_TYPE_BYTES, palette, nullptr);
   if (seg->measured & GST_GEARNN_MEASURED_RESOLUTION)
     gst_structure_set(s, "measured-width", G_TYPE_UINT, seg->measured_width, "measured-height", G_TYPE_UINT,
@@ -100,6 +103,8 @@ gboolean gst_buffer_get_gearnn_segmentation(GstBuffer* buffer, GstGearnnSegmenta
   gst_structure_get_uint64(s, "inference-ns", &seg->inference_ns);
   gst_structure_get_boolean(s, "reused", &seg->reused);
   seg->has_expected = gst_structure_get_double(s, "expected-miou", &seg->expected_miou);
+  seg->exit = gst_structure_get_string(s, "exit");
+  seg->has_compute_fraction = gst_structure_get_double(s, "compute-fraction", &seg->compute_fraction);
   return TRUE;
 }
 

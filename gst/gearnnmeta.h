@@ -34,6 +34,8 @@
  * | `inference-ns`         | uint64      | wall time of the inference that produced the map |
  * | `reused`               | boolean     | %TRUE when the map was computed on an earlier frame (`interval`) |
  * | `expected-miou`        | double      | the level's mIoU (percent) as measured offline (`gearnn eval --write-expected`); absent when the bundle does not record it |
+ * | `exit`                 | string      | with `early-exit` on: the stage after which the frame left the network ("base.5"); absent when it took the whole network |
+ * | `compute-fraction`     | double      | with `early-exit` on: the frame's multiply-accumulates over the whole network's (above 1 when it passed every exit) |
  *
  * **Quality meta** (name and structure name `"GearnnQualityMeta"`), attached
  * by `gearnnquality` to encoded frames. It has no tags, so #GstVideoDecoder based decoders (avdec_h264, jpegdec) copy it to
@@ -116,6 +118,10 @@ typedef enum {
  * @reused: %TRUE when @class_map was computed on an earlier frame
  * @has_expected: whether @expected_miou is known
  * @expected_miou: the level's offline mIoU in percent (see the table above)
+ * @exit: the stage after which the frame left the network, or %NULL when it
+ *   took the whole network or early exits are off (owned by the meta)
+ * @has_compute_fraction: whether @compute_fraction is known (early exits on)
+ * @compute_fraction: the frame's multiply-accumulates over the whole network's
  *
  * A frame's segmentation, as read from or written to its meta.
  */
@@ -138,6 +144,9 @@ typedef struct {
   gboolean reused;
   gboolean has_expected;
   gdouble expected_miou;
+  const gchar *exit;
+  gboolean has_compute_fraction;
+  gdouble compute_fraction;
 } GstGearnnSegmentation;
 
 /**

@@ -88,6 +88,8 @@ enum {
   PROP_BATCH_TIMEOUT,
   PROP_BATCH_GROUP,
   PROP_BATCH_MEAN_SIZE,
+  PROP_EARLY_EXIT,
+  PROP_EXIT_THRESHOLD_SCALE,
   PROP_CURRENT_LEVEL,
   PROP_BUNDLE_USERS,
 };
@@ -98,6 +100,7 @@ constexpr guint kDefaultQpWindow = guint(gearnn::kDefaultQpWindow);
 constexpr gdouble kDefaultHysteresis = 0.2;
 constexpr guint kDefaultBatchSize = 1;
 constexpr guint kDefaultBatchTimeoutMs = 10;
+constexpr gdouble kDefaultExitThresholdScale = 1.0;
 
 // The last inference, kept for `interval` reuse.
 struct LastResult {
@@ -105,6 +108,9 @@ struct LastResult {
   int width = 0, height = 0;
   size_t level = 0;
   guint64 inference_ns = 0;
+  bool exits_on = false;
+  int exit = -1;  // gearnn::ExitOutcome::exit
+  double compute_fraction = 1.0;
   void clear() {
     if (class_map) g_bytes_unref(class_map);
     class_map = nullptr;
@@ -152,6 +158,9 @@ struct _GstGearnn {
   guint batch_size;
   guint batch_timeout_ms;
   gchar* batch_group;
+  gboolean early_exit;
+  gdouble exit_threshold_scale;
+  gboolean exits_changed;  // early-exit or its scale changed since the streaming thread last looked
   gchar* current_level;
   gboolean selection_changed;  // a selection property changed since the streaming thread last looked
 
@@ -214,6 +223,14 @@ static void gst_gearnn_set_property(GObject* object, guint prop_id, const GValue
     case PROP_HYSTERESIS: self->hysteresis = g_value_get_double(value); break;
     case PROP_BATCH_SIZE: self->batch_size = g_value_get_uint(value); break;
     case PROP_BATCH_TIMEOUT: self->batch_timeout_ms = g_value_get_uint(value); break;
+    case PROP_EARLY_EXIT:
+      self->early_exit = g_value_get_boolean(value);
+      self->exits_changed = TRUE;
+      break;
+    case PROP_EXIT_THRESHOLD_SCALE:
+      self->exit_threshold_scale = g_value_get_double(value);
+      self->exits_changed = TRUE;
+      break;
     case PROP_BATCH_GROUP:
       g_free(self->batch_group);
       self->batch_group = g_value_dup_string(value);
@@ -242,6 +259,8 @@ static void gst_gearnn_get_property(GObject* object, guint prop_id, GValue* valu
     case PROP_HYSTERESIS: g_value_set_double(value, self->hysteresis); break;
     case PROP_BATCH_SIZE: g_value_set_uint(value, self->batch_size); break;
     case PROP_BATCH_TIMEOUT: g_value_set_uint(value, self->batch_timeout_ms); break;
+    case PROP_EARLY_EXIT: g_value_set_boolean(value, self->early_exit); break;
+    case PROP_EXIT_THRESHOLD_SCALE: g_value_set_double(value, self->exit_threshold_scale); break;
     case PROP_BATCH_GROUP: g_value_set_string(value, self->batch_group); break;
     case PROP_BATCH_MEAN_SIZE: {
       const gearnn::SharedBatcher* b = self->run && self->run->batch ? &self->run->batch->batcher() : nullptr;
@@ -320,6 +339,8 @@ struct RunConfig {
   gint threads = 0;
   int inherited_threads = 0;
   gearnn::BatchSettings batching;
+  bool early_exit = false;
+  double exit_threshold_scale = kDefaultExitThresholdScale;
 };
 
 static RunConfig run_config(GstGearnn* self) {
@@ -331,6 +352,9 @@ static RunConfig run_config(GstGearnn* self) {
   c.batching.batch_size = self->batch_size;
   c.batching.timeout = std::chrono::milliseconds(self->batch_timeout_ms);
   c.batching.group = self->batch_group ? self->batch_group : "";
+  c.early_exit = self->early_exit;
+  c.exit_threshold_scale = self->exit_threshold_scale;
+  self->exits_changed = FALSE;
   return c;
 }
 
@@ -357,6 +381,7 @@ static std::unique_ptr<Running> make_running(const RunConfig& c) {
   const gearnn::Bundle& b = run->engine->bundle();
   try {
     run->selector = std::make_unique<gearnn::LevelSelector>(b.manifest(), b.default_level(), c.settings);
+    run->engine->model().set_early_exit(c.early_exit, c.exit_threshold_scale);
     if (c.batching.batch_size > 1) {
       gearnn::BatchSettings batching = c.batching;
       batching.threads = c.threads > 0 ? c.threads : run->inherited_threads;
@@ -625,8 +650,12 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
   }
   GST_OBJECT_LOCK(self);
   const gint threads = self->threads;
+  const bool exits_changed = self->exits_changed, early_exit = self->early_exit;
+  const double exit_scale = self->exit_threshold_scale;
+  self->exits_changed = FALSE;
   GST_OBJECT_UNLOCK(self);
   apply_threads(threads > 0 ? threads : run->inherited_threads);
+  if (exits_changed) run->engine->model().set_early_exit(early_exit, exit_scale);
   gearnn::LevelSelector& selector = *run->selector;
   update_selector(self, selector);
   if (G_UNLIKELY(!selector.current()))
@@ -690,6 +719,10 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
       run->last.height = height;
       run->last.level = selection.level;
       run->last.inference_ns = guint64(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+      // Batched frames take the whole network.
+      run->last.exits_on = !run->batch && engine.model().early_exit();
+      run->last.exit = run->last.exits_on ? engine.model().last_exit().exit : -1;
+      run->last.compute_fraction = run->last.exits_on ? engine.model().last_compute_fraction() : 1.0;
     }
   } catch (const std::exception& e) {
     gst_video_frame_unmap(&frame);
@@ -712,6 +745,11 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
   seg.adaptor = spec.adaptor ? spec.adaptor->file.c_str() : nullptr;
   seg.has_expected = spec.expected.has_value();
   seg.expected_miou = spec.expected ? spec.expected->miou : 0.0;
+  if (run->last.exits_on) {
+    if (run->last.exit >= 0) seg.exit = bundle.exits()[size_t(run->last.exit)].spec.after.c_str();
+    seg.has_compute_fraction = TRUE;
+    seg.compute_fraction = run->last.compute_fraction;
+  }
   if (measured.resolution) {
     measured_flags = GstGearnnMeasured(measured_flags | GST_GEARNN_MEASURED_RESOLUTION);
     seg.measured_width = guint(measured.resolution->width);
@@ -835,6 +873,19 @@ static void gst_gearnn_class_init(GstGearnnClass* klass) {
                           "so far (0 without batching or before the first batch)",
                           0.0, 256.0, 0.0, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property(
+      gobject_class, PROP_EARLY_EXIT,
+      g_param_spec_boolean("early-exit", "Early exit",
+                           "Let confident frames leave the network at the bundle's early exits (FlexDNN); the meta "
+                           "then records the exit and the compute used. No effect on a bundle without exits, nor "
+                           "with batch-size above 1",
+                           FALSE, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_EXIT_THRESHOLD_SCALE,
+      g_param_spec_double("exit-threshold-scale", "Exit threshold scale",
+                          "Multiplies every exit's confidence threshold (capped at 1): above 1 fewer frames leave "
+                          "early and accuracy rises, below 1 more frames leave early",
+                          0.01, 100.0, kDefaultExitThresholdScale, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
       gobject_class, PROP_CURRENT_LEVEL,
       g_param_spec_string("current-level", "Current level", "Name of the level selected for the latest frame",
                           nullptr, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
@@ -875,6 +926,7 @@ static void gst_gearnn_init(GstGearnn* self) {
   self->hysteresis = kDefaultHysteresis;
   self->batch_size = kDefaultBatchSize;
   self->batch_timeout_ms = kDefaultBatchTimeoutMs;
+  self->exit_threshold_scale = kDefaultExitThresholdScale;
   self->swap = new gstgearnn::BackgroundLoad<Running>();
   self->level_source = GST_GEARNN_LEVEL_SOURCE_AUTO;
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -26,6 +27,7 @@ AdaptiveModel::AdaptiveModel(std::shared_ptr<const Bundle> bundle)
       input_(checked(bundle_).manifest().normalization, bundle_->device()) {
   level_ = bundle_->default_level();
   weights_ = &bundle_->weights(level_);
+  update_thresholds();
 }
 
 void AdaptiveModel::select(size_t level) {
@@ -34,6 +36,21 @@ void AdaptiveModel::select(size_t level) {
                 std::to_string(bundle_->level_count()) + " levels)");
   level_ = level;
   weights_ = &bundle_->weights(level);
+  update_thresholds();
+}
+
+void AdaptiveModel::set_early_exit(bool on, double threshold_scale) {
+  if (!(threshold_scale > 0) || !std::isfinite(threshold_scale))
+    throw Error(bundle_->folder() + ": the exit threshold scale must be a positive number");
+  exits_on_ = on && !bundle_->exits().empty();
+  threshold_scale_ = threshold_scale;
+  update_thresholds();
+}
+
+void AdaptiveModel::update_thresholds() {
+  thresholds_.clear();
+  for (size_t i = 0; i < bundle_->exits().size(); ++i)
+    thresholds_.push_back(std::min(1.0, bundle_->exit_threshold(i, level_) * threshold_scale_));
 }
 
 void AdaptiveModel::select(const std::string& level_name) {
@@ -54,7 +71,21 @@ at::Tensor AdaptiveModel::forward(const at::Tensor& input) const {
 void AdaptiveModel::segment_into(const RgbView& image, uint8_t* classes) {
   c10::InferenceMode guard;
   const at::Tensor& input = input_.convert(image);
-  head_.run(bundle_->architecture().scores(*weights_, input), image.width, image.height, classes);
+  const Architecture& arch = bundle_->architecture();
+  if (!exits_on_) {
+    last_exit_ = {};
+    last_compute_fraction_ = 1.0;
+    head_.run(arch.scores(*weights_, input), image.width, image.height, classes);
+    return;
+  }
+  if (input.size(2) != costs_h_ || input.size(3) != costs_w_) {
+    costs_h_ = input.size(2), costs_w_ = input.size(3);
+    costs_ = exit_costs(arch, bundle_->exits(), costs_h_, costs_w_);
+  }
+  head_.run(scores_with_exits(arch, *weights_, bundle_->exits(), thresholds_, input, last_exit_), image.width,
+            image.height, classes);
+  const int64_t cost = last_exit_.exit < 0 ? costs_.through : costs_.at_exit[size_t(last_exit_.exit)];
+  last_compute_fraction_ = double(cost) / double(costs_.full);
 }
 
 ClassMap AdaptiveModel::segment(const RgbView& image) {

@@ -55,6 +55,17 @@ public:
   size_t level() const { return level_; }
   const std::string& level_name() const { return bundle_->manifest().levels[level_].name; }
 
+  // The bundle's early exits (early_exit.h), off until turned on here.
+  // `threshold_scale` multiplies every threshold (capped at 1): above 1 fewer
+  // frames leave early and accuracy rises, below 1 the reverse. Throws for a
+  // scale <= 0; turning exits on in a bundle without any does nothing.
+  void set_early_exit(bool on, double threshold_scale = 1.0);
+  bool early_exit() const { return exits_on_; }
+  // Of the last segment_into: the exit taken (-1: the whole network) and the
+  // fraction of the whole network's multiply-accumulates the frame cost.
+  const ExitOutcome& last_exit() const { return last_exit_; }
+  double last_compute_fraction() const { return last_compute_fraction_; }
+
   // Normalised N x 3 x H x W input (any device) -> log-probabilities on the
   // bundle's device. No autograd.
   at::Tensor forward(const at::Tensor& input) const;
@@ -74,6 +85,16 @@ private:
   size_t level_;
   FrameInput input_;
   UpsampledArgmax head_;
+
+  void update_thresholds();
+  bool exits_on_ = false;
+  double threshold_scale_ = 1.0;
+  std::vector<double> thresholds_;  // the selected level's, scaled
+  ExitOutcome last_exit_;
+  double last_compute_fraction_ = 1.0;
+  // Costs at the input size they were counted for.
+  int64_t costs_h_ = 0, costs_w_ = 0;
+  ExitCosts costs_;
 };
 
 // The normalised, padded 1 x 3 x H' x W' float tensor of an RGB frame on `device`

@@ -90,6 +90,12 @@ std::shared_ptr<const Bundle> Bundle::load(const std::string& bundle, const std:
     }
     b->level_weights_.push_back(std::move(table));
   }
+  if (manifest.exits) {
+    const std::string path = in_folder(manifest.exits->file);
+    check_hash(path, manifest.exits->sha256);
+    TensorFile file = read_tensor_file(path);
+    b->exits_ = load_exit_heads(arch, manifest.exits->heads, file, path, device);
+  }
   if (folding == Folding::inference) {
     std::vector<bool> adapted(arch.layers().size(), false);
     for (const LevelSpec& level : manifest.levels)
@@ -125,6 +131,12 @@ size_t Bundle::default_level() const {
   for (size_t i = 0; i < manifest_.levels.size(); ++i)
     if (!manifest_.levels[i].adaptor) return i;
   return 0;
+}
+
+double Bundle::exit_threshold(size_t exit, size_t level) const {
+  const ExitSpec& spec = exits_.at(exit).spec;
+  const auto own = spec.level_thresholds.find(manifest_.levels.at(level).name);
+  return own != spec.level_thresholds.end() ? own->second : spec.threshold;
 }
 
 int64_t Bundle::adaptor_params(size_t level) const {
@@ -189,6 +201,28 @@ void write_bundle(const std::string& folder, Manifest manifest, const NamedTenso
     level.adaptor->sha256 = sha256_of_file(in_folder(level.adaptor->file));
   }
   write_manifest(in_folder("manifest.json"), manifest);
+}
+
+void write_bundle_exits(const std::string& folder, const std::vector<ExitHead>& heads) {
+  const std::string manifest_path = manifest_path_of(folder);
+  Manifest manifest = read_manifest(manifest_path);
+  if (heads.empty()) {
+    manifest.exits.reset();
+    write_manifest(manifest_path, manifest);
+    return;
+  }
+  ExitsRef ref;
+  ref.file = "exits.safetensors";
+  NamedTensors tensors;
+  for (const ExitHead& h : heads) {
+    ref.heads.push_back(h.spec);
+    for (const auto& [name, t] : h.named_tensors()) tensors[name] = t.detach();
+  }
+  const std::string path = (fs::path(manifest_path).parent_path() / ref.file).string();
+  write_tensor_file(path, tensors, {{"architecture", manifest.architecture}});
+  ref.sha256 = sha256_of_file(path);
+  manifest.exits = ref;
+  write_manifest(manifest_path, manifest);
 }
 
 }  // namespace gearnn

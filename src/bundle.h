@@ -5,6 +5,7 @@
 // tensor data is duplicated between levels.
 #include "bn_folding.h"
 #include "drn.h"
+#include "early_exit.h"
 #include "manifest.h"
 #include "tensor_file.h"
 
@@ -56,6 +57,11 @@ public:
   const FoldingReport& folding() const { return folding_; }
   const WeightTable& weights(size_t level) const { return level_weights_.at(level); }
 
+  // Early exits, in trunk order (empty: the bundle has none).
+  const std::vector<ExitHead>& exits() const { return exits_; }
+  // The confidence a frame of `level` needs to leave at `exit`.
+  double exit_threshold(size_t exit, size_t level) const;
+
   int64_t base_params() const { return architecture_.params_with_buffers(); }
   int64_t adaptor_params(size_t level) const;
   // Sum of all adaptors over the base, in percent.
@@ -71,6 +77,7 @@ private:
   LevelMatcher matcher_;
   WeightTable base_;
   std::vector<WeightTable> level_weights_;
+  std::vector<ExitHead> exits_;
   FoldingReport folding_;
 };
 
@@ -84,6 +91,10 @@ NamedTensors named_layers(const Architecture& arch, const WeightTable& weights,
 // hashes. `adaptors[i]` holds level i's tensors (empty: no adaptor).
 void write_bundle(const std::string& folder, Manifest manifest, const NamedTensors& base,
                   const std::vector<NamedTensors>& adaptors);
+
+// Writes `heads` into the bundle in `folder` (exits.safetensors and the
+// manifest's "exits" section), replacing any exits it had.
+void write_bundle_exits(const std::string& folder, const std::vector<ExitHead>& heads);
 
 at::Device parse_device(const std::string& device);
 

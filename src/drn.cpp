@@ -172,9 +172,13 @@ Architecture::Architecture(const std::string& name, int classes, double width)
   if (!(width > 0.0) || width > 4.0) throw Error("architecture " + name + ": width must be in (0, 4]");
 
   int64_t inplanes = 3;
+  int stride = 1;
   for (size_t i = 0; i < variant->stage_count; ++i) {
     const DrnStage& stage = variant->stages[i];
+    const size_t first = steps_.size();
     add_stage(stage, inplanes, std::max<int64_t>(1, std::llround(kChannels[stage.level] * width)));
+    stride *= stage.stride;
+    stages_.push_back({stage.prefix, first, steps_.size(), inplanes, stride});
   }
   add_conv("seg", inplanes, classes, 1, true);
   up_slot_ = slots_.size();
@@ -296,7 +300,10 @@ at::Tensor Architecture::conv_bn(const WeightTable& w, int conv_layer, int bn_la
 
 at::Tensor Architecture::forward(const WeightTable& w, const at::Tensor& input, const std::vector<bool>& train,
                                  double momentum) const {
-  const at::Tensor x = scores(w, input, train, momentum);
+  return log_probs(w, scores(w, input, train, momentum));
+}
+
+at::Tensor Architecture::log_probs(const WeightTable& w, const at::Tensor& x) const {
   return at::log_softmax(at::conv_transpose2d(x, w[up_slot_], {}, {8, 8}, {4, 4}, {0, 0}, classes_, {1, 1}), 1);
 }
 
@@ -311,9 +318,58 @@ at::Tensor Architecture::scores(const WeightTable& w, const at::Tensor& input, c
   return scores(TableRunner(*this, w, train, momentum), input);
 }
 
+std::optional<size_t> Architecture::find_stage(const std::string& prefix) const {
+  for (size_t i = 0; i < stages_.size(); ++i)
+    if (stages_[i].prefix == prefix) return i;
+  return std::nullopt;
+}
+
 at::Tensor Architecture::scores(const LayerRunner& run, const at::Tensor& input) const {
-  at::Tensor x = input;
+  return classify(run, trunk(run, input, 0, steps_.size()));
+}
+
+at::Tensor Architecture::classify(const LayerRunner& run, const at::Tensor& features) const {
+  return run.classifier(static_cast<int>(layers_.size() - 1), features);
+}
+
+at::Tensor Architecture::trunk(const WeightTable& w, at::Tensor x, size_t from, size_t to) const {
+  static const std::vector<bool> running;
+  return trunk(TableRunner(*this, w, running, 0.1), std::move(x), from, to);
+}
+
+at::Tensor Architecture::classify(const WeightTable& w, const at::Tensor& features) const {
+  static const std::vector<bool> running;
+  return classify(TableRunner(*this, w, running, 0.1), features);
+}
+
+std::vector<int64_t> Architecture::step_macs(int64_t height, int64_t width) const {
+  std::vector<int64_t> macs;
+  int64_t h = height, w = width;
+  // One conv's multiply-accumulates; moves (h, w) to its output size when `advance`.
+  auto conv = [&](int layer, int stride, int padding, int dilation, bool advance) {
+    const auto& shape = slots_[layers_[layer].slots[0]].shape;  // out, in, k, k
+    const int64_t k = shape[2];
+    const int64_t oh = (h + 2 * padding - dilation * (k - 1) - 1) / stride + 1;
+    const int64_t ow = (w + 2 * padding - dilation * (k - 1) - 1) / stride + 1;
+    if (advance) h = oh, w = ow;
+    return shape[0] * shape[1] * k * k * oh * ow;
+  };
   for (const Step& s : steps_) {
+    int64_t n = 0;
+    if (s.downsample_conv >= 0) n += conv(s.downsample_conv, s.stride, 0, 1, false);
+    n += conv(s.conv1, s.stride, s.padding1, s.dilation1, true);
+    if (s.block) n += conv(s.conv2, 1, s.padding2, s.dilation2, true);
+    macs.push_back(n);
+  }
+  macs.push_back(conv(static_cast<int>(layers_.size() - 1), 1, 0, 1, false));
+  return macs;
+}
+
+at::Tensor Architecture::trunk(const LayerRunner& run, at::Tensor x, size_t from, size_t to) const {
+  if (from > to || to > steps_.size())
+    throw Error(name_ + ": trunk steps " + std::to_string(from) + ".." + std::to_string(to) + " out of range");
+  for (size_t i = from; i < to; ++i) {
+    const Step& s = steps_[i];
     if (!s.block) {
       x = at::relu(run.conv_bn(s.conv1, s.bn1, x, s.stride, s.padding1, s.dilation1));
       continue;
@@ -327,7 +383,7 @@ at::Tensor Architecture::scores(const LayerRunner& run, const at::Tensor& input)
     }
     x = at::relu(out);
   }
-  return run.classifier(static_cast<int>(layers_.size() - 1), x);
+  return x;
 }
 
 }  // namespace gearnn

@@ -91,6 +91,29 @@ public:
                     const std::vector<bool>& batch_stats = {}, double bn_momentum = 0.1) const;
   // The same walk with every layer run by `runner`.
   at::Tensor scores(const LayerRunner& runner, const at::Tensor& input) const;
+  // What forward() does after scores(): the fixed up-sampling, then the log-softmax.
+  at::Tensor log_probs(const WeightTable& weights, const at::Tensor& scores) const;
+
+  // The variant's stages (fyu/drn's layer0.. layer8, "base.0".. in the state
+  // dict) as ranges of steps: early exits (early_exit.h) branch off after one.
+  struct Stage {
+    std::string prefix;  // "base.5"
+    size_t first_step, end_step;
+    int64_t channels;    // of the stage's output
+    int output_stride;   // of the stage's output, relative to the input
+  };
+  const std::vector<Stage>& stages() const { return stages_; }
+  std::optional<size_t> find_stage(const std::string& prefix) const;
+  // Steps [from, to) of the trunk, from the output of step from-1 (the input for 0).
+  at::Tensor trunk(const LayerRunner& runner, at::Tensor x, size_t from, size_t to) const;
+  // The 1x1 classifier on the last stage's output.
+  at::Tensor classify(const LayerRunner& runner, const at::Tensor& features) const;
+  // Both with one table, BN layers on their running statistics.
+  at::Tensor trunk(const WeightTable& weights, at::Tensor x, size_t from, size_t to) const;
+  at::Tensor classify(const WeightTable& weights, const at::Tensor& features) const;
+  // Multiply-accumulates of each step on a height x width input, then of the
+  // classifier (the last entry); counted from the weight shapes.
+  std::vector<int64_t> step_macs(int64_t height, int64_t width) const;
 
 private:
   // One step of the forward pass: conv+BN+ReLU, or a BasicBlock.
@@ -118,6 +141,7 @@ private:
   std::vector<TensorSlot> slots_;
   std::vector<Layer> layers_;
   std::vector<Step> steps_;
+  std::vector<Stage> stages_;
   std::vector<std::pair<size_t, size_t>> conv_bn_pairs_;
   size_t up_slot_ = 0;
 };

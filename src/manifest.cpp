@@ -112,6 +112,51 @@ std::string dimension_list(const Distortion& d) {
 }
 
 
+ExitsRef parse_exits(const json& j, const std::set<std::string>& level_names, const std::string& path) {
+  const std::string where = path + ": exits";
+  if (!j.is_object()) throw Error(where + " must be an object");
+  ExitsRef ref;
+  ref.file = field<std::string>(j, "file", where);
+  ref.sha256 = field<std::string>(j, "sha256", where);
+  if (!j.contains("heads") || !j["heads"].is_array() || j["heads"].empty())
+    throw Error(where + ": 'heads' must be a non-empty list");
+  std::set<std::string> after;
+  for (const json& h : j["heads"]) {
+    ExitSpec e;
+    e.after = field<std::string>(h, "after", where + ": head");
+    const std::string at = where + ": head after '" + e.after + "'";
+    if (!after.insert(e.after).second) throw Error(at + ": two heads follow the same stage");
+    e.convs = field<int>(h, "convs", at);
+    if (e.convs < 0 || e.convs > 4) throw Error(at + ": convs must be in 0..4");
+    e.channels = e.convs > 0 ? field<int>(h, "channels", at) : 0;
+    if (e.convs > 0 && (e.channels < 1 || e.channels > 4096)) throw Error(at + ": channels must be in 1..4096");
+    e.threshold = field<double>(h, "threshold", at);
+    if (!(e.threshold > 0 && e.threshold <= 1)) throw Error(at + ": threshold must be in (0, 1]");
+    if (h.contains("level_thresholds")) {
+      e.level_thresholds = field<std::map<std::string, double>>(h, "level_thresholds", at);
+      for (const auto& [level, t] : e.level_thresholds) {
+        if (!level_names.count(level)) throw Error(at + ": level_thresholds names unknown level '" + level + "'");
+        if (!(t > 0 && t <= 1)) throw Error(at + ": the threshold of level '" + level + "' must be in (0, 1]");
+      }
+    }
+    if (h.contains("saving_ratio")) e.saving_ratio = field<double>(h, "saving_ratio", at);
+    ref.heads.push_back(e);
+  }
+  return ref;
+}
+
+json exits_json(const ExitsRef& ref) {
+  json heads = json::array();
+  for (const ExitSpec& e : ref.heads) {
+    json h = {{"after", e.after}, {"convs", e.convs}, {"threshold", e.threshold}};
+    if (e.convs > 0) h["channels"] = e.channels;
+    if (!e.level_thresholds.empty()) h["level_thresholds"] = e.level_thresholds;
+    if (e.saving_ratio) h["saving_ratio"] = *e.saving_ratio;
+    heads.push_back(h);
+  }
+  return {{"file", ref.file}, {"sha256", ref.sha256}, {"heads", heads}};
+}
+
 }  // namespace
 
 Palette Manifest::palette() const {
@@ -246,6 +291,7 @@ Manifest parse_manifest(const char* text, size_t size, const std::string& path) 
                   m.levels[0].name + "' describes " + dimension_list(m.levels[0].distortion));
     m.levels.push_back(level);
   }
+  if (j.contains("exits")) m.exits = parse_exits(j["exits"], names, path);
   return m;
 }
 
@@ -291,6 +337,7 @@ void write_manifest(const std::string& path, const Manifest& m) {
     }
     j["levels"].push_back(level);
   }
+  if (m.exits) j["exits"] = exits_json(*m.exits);
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw Error(path + ": cannot write manifest");
   out << j.dump(2) << "\n";

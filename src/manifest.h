@@ -55,6 +55,23 @@ struct LevelSpec {
   std::optional<ExpectedAccuracy> expected;
 };
 
+// An early exit (early_exit.h): a small head after one stage of the trunk.
+struct ExitSpec {
+  std::string after;       // the stage it follows ("base.5")
+  int convs = 1;           // 3x3 convs (bias, ReLU) before its 1x1 classifier
+  int channels = 0;        // their output channels (0 when convs is 0)
+  double threshold = 1.0;  // confidence a frame needs to leave here, in (0, 1]
+  std::map<std::string, double> level_thresholds;  // per level, where it differs from `threshold`
+  std::optional<double> saving_ratio;  // FlexDNN's R when the exit was planned (for people)
+};
+
+// The bundle's early exits: their tensors live in one file of their own.
+struct ExitsRef {
+  std::string file;
+  std::string sha256;
+  std::vector<ExitSpec> heads;  // in trunk order
+};
+
 struct Manifest {
   std::string architecture;
   double width = 1.0;
@@ -68,6 +85,7 @@ struct Manifest {
   // "training": {"class_weights": [...]} in the manifest.
   std::vector<float> class_weights;
   std::vector<LevelSpec> levels;
+  std::optional<ExitsRef> exits;
 
   Palette palette() const;
 };

@@ -100,6 +100,19 @@ void write_random_bundle(const std::string& folder, const RandomBundleOptions& o
     adaptors.push_back(std::move(adaptor));
   }
   write_bundle(folder, m, named_weights(arch, base), adaptors);
+  if (!o.exits.empty()) {
+    std::vector<ExitHead> heads;
+    for (size_t i = 0; i < o.exits.size(); ++i) {
+      ExitSpec spec;
+      spec.after = o.exits[i];
+      spec.convs = 1;
+      spec.channels = o.exit_channels;
+      spec.threshold = o.exit_threshold;
+      heads.push_back(initial_exit_head(arch, spec, o.seed + 1000 + i));
+      exit_head_layout(arch, spec, i > 0 ? &heads[i - 1] : nullptr);  // refuses stages out of trunk order
+    }
+    write_bundle_exits(folder, heads);
+  }
 }
 
 }  // namespace gearnn

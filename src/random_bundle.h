@@ -20,6 +20,11 @@ struct RandomBundleOptions {
   int levels = 10;
   std::string budget = "0.2%";
   uint64_t seed = 1;
+  // Early exits with random heads (one 3x3 conv of `exit_channels`) after
+  // these stages, each with `exit_threshold`.
+  std::vector<std::string> exits;
+  int exit_channels = 16;
+  double exit_threshold = 0.5;
 };
 
 void write_random_bundle(const std::string& folder, const RandomBundleOptions& options);

@@ -10,6 +10,7 @@
 #   sweep      the two hardest JPEG levels adapted at budgets 0.1%..1%
 #   nearclean  like-for-like check: JPEG 90 and 100 alone, every method, val and 0006R0
 #   stream     the ABR bundle measured through the elements on a bitrate ladder
+#   exits      FlexDNN early exits added to the ABR bundle, against BranchyNet-style exits and smaller inputs
 #
 # Every step resumes where it stopped (training checkpoints every epoch, adapt
 # keeps finished levels). Work files (checkpoints, whole fine-tuned models,
@@ -70,14 +71,10 @@ step_base() {
 }
 
 # The base the bundle steps start from: the output of `base`, or on a fresh
-# checkout (no work folder) the shipped one: models/camvid-base (trained
-# without 0006R0, the base every bundle is to be rebuilt on), else the base in
-# camvid-abr. Any bundle serves as a base (adapt and train --init take its
-# base, whatever its levels).
+# checkout (no work folder) the shipped copy of it, models/camvid-base. Every
+# bundle references that one file.
 base_bundle() {
-  if [ -f "$work/base/manifest.json" ]; then echo "$work/base"
-  elif [ -f models/camvid-base/manifest.json ]; then echo models/camvid-base
-  else echo models/camvid-abr; fi
+  if [ -f "$work/base/manifest.json" ]; then echo "$work/base"; else echo models/camvid-base; fi
 }
 
 # adapt_and_compare NAME LEVELS BASE_LEVEL: the bundle, mixed and stability
@@ -117,25 +114,29 @@ EOF
     --methods "$methods" --switching "$bundle.switching" --mixed "$bundle-mixed" --stability "$bundle-stability" \
     --title "GearNN on CamVid $heldout (held out of every training): $name levels" --notes "$notes" \
     -o "$ship/report-$heldout"
+  # Every bundle adapts the same base: it is shipped once, in camvid-base (the hash still guards it).
+  cmp -s "$bundle/base.safetensors" models/camvid-base/base.safetensors ||
+    { echo "make.sh: $bundle was not adapted from models/camvid-base (run make.sh base first?)" >&2; exit 1; }
+  rm -f "$ship"/adaptor-*.safetensors "$ship/base.safetensors"
   cp "$bundle"/manifest.json "$bundle"/adaptor-*.safetensors "$ship/"
-  if [ "$name" = abr ]; then
-    cp "$bundle/base.safetensors" "$ship/"
-  else
-    # Every bundle adapts the same base: ship it once, in camvid-abr (the hash still guards it).
-    sed -i 's#"file": "base.safetensors"#"file": "../camvid-abr/base.safetensors"#' "$ship/manifest.json"
-  fi
+  sed -i 's#"file": "base.safetensors"#"file": "../camvid-base/base.safetensors"#' "$ship/manifest.json"
   "$gearnn" inspect "$ship" > "$ship/inspect.txt"
 }
 
-# The ABR bundle through the elements (gearnn-eval-stream): CamVid val, whose
-# frames no training step used (its sequence, 0016E5, is also in train), as a
-# five-rung bitrate ladder mixing resolution and quality as services do.
+# The ABR bundle through the elements (gearnn-eval-stream), as a five-rung
+# bitrate ladder mixing resolution and quality as services do: on 0006R0, a
+# street no training step saw, and on CamVid val, whose frames no training
+# step used (its sequence, 0016E5, is also in train).
 stream_ladder="h264:480x360@1200k,480x360@500k,320x240@400k,320x240@150k,240x180@80k"
 step_stream() {
   local switching=()  # DNN switching too, where the abr step's whole models are in the work folder
   [ -d "$work/abr.switching" ] && switching=(--switching "$work/abr.switching")
-  run "${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads" --split val \
-    --bundle models/camvid-abr "${switching[@]}" --ladder "$stream_ladder" --work "$work/streams" \
+  local eval_stream=("${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads"
+                     --bundle models/camvid-abr "${switching[@]}" --ladder "$stream_ladder")
+  run "${eval_stream[@]}" --split train --only-sequence "$heldout" --work "$work/streams-$heldout" \
+    --title "camvid-abr through the elements: CamVid $heldout (held out of every training) as a bitrate ladder" \
+    -o "models/camvid-abr/stream-report-$heldout"
+  run "${eval_stream[@]}" --split val --work "$work/streams" \
     --title "camvid-abr through the elements: CamVid val as a bitrate ladder" -o models/camvid-abr/stream-report
 }
 
@@ -159,6 +160,25 @@ step_nearclean() {
   run "$gearnn" eval "${common[@]}" --split train --only-sequence "$heldout" --levels "$levels" --bundle "$bundle" \
     --methods "$methods" "${models[@]}" --title "Near-clean JPEG on CamVid $heldout (held out), like for like" \
     -o "$ship/$heldout"
+}
+
+# FlexDNN's early exits in the ABR bundle: heads trained on the base's trunk
+# (CamVid train without 0006R0), searched, thresholded and planned on val for
+# at most 1 mIoU point lost; BranchyNet-style exits (the first heads at every
+# stride-8 stage, thresholds only) for comparison; the report on val and on
+# 0006R0, clean frames and the ladder's levels, with and without adaptors.
+step_exits() {
+  local ship=models/camvid-abr exits_common=(--epochs "${EXIT_EPOCHS:-20}" --prune-epochs "${EXIT_PRUNE_EPOCHS:-6}"
+                                             --exclude-sequence "$heldout" --max-loss 1)
+  run "$gearnn" exits "${common[@]}" "${exits_common[@]}" --bundle "$ship" --work "$work/exits.work" -o "$ship"
+  run "$gearnn" exits "${common[@]}" "${exits_common[@]}" --fixed --bundle "$ship" --work "$work/exits.work" \
+    -o "$work/abr-branchy"
+  local report=(--bundle "$ship" --branchy "$work/abr-branchy" --levels "h264:480x360@18,320x240@28,240x180@38")
+  run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split val \
+    --title "Early exits in camvid-abr on CamVid val" -o "$ship/exits-report"
+  run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split train --only-sequence "$heldout" \
+    --title "Early exits in camvid-abr on CamVid $heldout (held out of every training)" -o "$ship/exits-report-$heldout"
+  "$gearnn" inspect "$ship" > "$ship/inspect.txt"
 }
 
 step_abr() { mkdir -p models/camvid-abr && adapt_and_compare abr "$abr_levels" "$abr_base_level"; }

@@ -38,6 +38,8 @@ const CommandSpec kRandomSpec{
      {"--budget", "B", "adaptor size: a percentage of the base (0.2%) or a count (default 0.2%)"},
      {"--width", "W", "channel width multiplier (default 1)"},
      {"--seed", "S", "random seed (default 1)"},
+     {"--exits", "STAGES", "early exits with random heads after these stages (base.4,base.6)"},
+     {"--exit-threshold", "T", "their confidence threshold (default 0.5)"},
      {"--output", "DIR", "bundle folder to write", "-o"}},
     0,
     0};
@@ -119,6 +121,12 @@ int bundle_random(const std::vector<std::string>& argv) {
   o.budget = args.get("--budget", "0.2%");
   o.width = args.get_double("--width", 1.0);
   o.seed = uint64_t(args.get_int("--seed", 1));
+  if (args.has("--exits")) {
+    std::istringstream in(args.get("--exits"));
+    for (std::string stage; std::getline(in, stage, ',');)
+      if (!stage.empty()) o.exits.push_back(stage);
+  }
+  o.exit_threshold = args.get_double("--exit-threshold", 0.5);
   const std::string out = args.require("--output");
   write_random_bundle(out, o);
   std::cout << "wrote " << out << "\n";

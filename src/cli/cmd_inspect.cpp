@@ -143,6 +143,19 @@ int run_inspect(const std::vector<std::string>& argv) {
   std::fflush(stdout);
   std::printf("memory overhead: %.3f%% for %d adaptors (DNN switching: %d%%)\n", bundle->memory_overhead_percent(),
               adaptors, adaptors * 100);
+  if (!bundle->exits().empty()) {
+    const ExitCosts c = exit_costs(arch, bundle->exits(), 360, 480);
+    std::printf("early exits:   %zu (MACs at 480x360, of the network's %.2f G)\n", bundle->exits().size(),
+                double(c.full) / 1e9);
+    for (size_t i = 0; i < bundle->exits().size(); ++i) {
+      const ExitSpec& e = bundle->exits()[i].spec;
+      std::printf("  after %-8s %s, %s values, threshold %.4f, leaving there costs %.1f%%", e.after.c_str(),
+                  e.convs == 0 ? "classifier only" : (std::to_string(e.convs) + " x conv " + std::to_string(e.channels)).c_str(),
+                  with_commas(bundle->exits()[i].params()).c_str(), e.threshold, 100.0 * double(c.at_exit[i]) / double(c.full));
+      if (e.saving_ratio) std::printf(", R %.2f", *e.saving_ratio);
+      std::printf("\n");
+    }
+  }
   return 0;
 }
 

@@ -14,6 +14,8 @@ int bench_forward(const std::vector<std::string>& args);  // gearnn bench forwar
 int bench_batch(const std::vector<std::string>& args);    // gearnn bench batch
 int run_train(const std::vector<std::string>& args);
 int run_adapt(const std::vector<std::string>& args);
+int run_exits(const std::vector<std::string>& args);
+int run_eval_exits(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
 int run_distort(const std::vector<std::string>& args);
 int run_dataset(const std::vector<std::string>& args);

@@ -22,7 +22,9 @@ const char* kUsage =
     "             'bench batch' (many streams through one forward)\n"
     "  train      train a DRN (base, or a whole-model baseline)\n"
     "  adapt      build a GearNN bundle: sensitivity, knapsack, adaptor fine-tuning\n"
+    "  exits      add FlexDNN early exits to a bundle: head search, thresholds, insertion plan\n"
     "  eval       compare GearNN with its baselines on distorted data\n"
+    "  eval-exits early exits against compute: FlexDNN, BranchyNet-style, a smaller input\n"
     "  distort    apply one distortion setting (jpeg, h264, brightness, resize) to a PNG\n"
     "  dataset    dataset statistics and normalisation: 'dataset stats'\n"
     "\n"
@@ -49,7 +51,9 @@ int main(int argc, char** argv) {
     if (command == "bench") return run_bench(rest);
     if (command == "train") return run_train(rest);
     if (command == "adapt") return run_adapt(rest);
+    if (command == "exits") return run_exits(rest);
     if (command == "eval") return run_eval(rest);
+    if (command == "eval-exits") return run_eval_exits(rest);
     if (command == "distort") return run_distort(rest);
     if (command == "dataset") return run_dataset(rest);
     std::cerr << "gearnn: unknown command '" << command << "'\n\n" << kUsage;

@@ -134,6 +134,7 @@ Seg read_seg(GstBuffer* buf) {
     out.map.assign(out.s.class_map, out.s.class_map + size_t(out.s.width) * out.s.height);
     out.level = out.s.level ? out.s.level : "";
     out.adaptor = out.s.adaptor ? out.s.adaptor : "";
+    out.exit = out.s.exit ? out.s.exit : "";
   }
   return out;
 }

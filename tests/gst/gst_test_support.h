@@ -38,7 +38,7 @@ struct Seg {
   bool present = false;
   GstGearnnSegmentation s{};
   std::vector<uint8_t> map;
-  std::string level, adaptor;
+  std::string level, adaptor, exit;
 };
 Seg read_seg(GstBuffer* buf);
 

@@ -469,6 +469,51 @@ TEST(Gearnn, ExpectedAccuracyReachesMetaAndMessages) {
   }
 }
 
+// With early-exit on, every frame gets a map and its meta says where it left
+// and what it cost; the exit follows the property while playing.
+TEST(Gearnn, EarlyExitReportsItsExitInTheMeta) {
+  const std::string dir = scratch_dir("gst-exits");
+  gearnn::RandomBundleOptions o;
+  o.width = 0.125;
+  o.classes = 5;
+  o.levels = 2;
+  o.exits = {"base.4", "base.6"};
+  o.exit_threshold = 0.01;  // below 1/5: every frame can leave at the first exit
+  gearnn::write_random_bundle(dir, o);
+  auto h = gearnn_harness("bundle=" + dir);
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 64, 48).c_str());
+
+  GstBuffer* out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 64, 48, 0), 0);
+  Seg off = read_seg(out);
+  gst_buffer_unref(out);
+  ASSERT_TRUE(off.present);
+  EXPECT_EQ(off.exit, "");
+  EXPECT_FALSE(off.s.has_compute_fraction);
+
+  GstElement* nn = gst_harness_find_element(h.get(), "gearnn");
+  g_object_set(nn, "early-exit", TRUE, nullptr);
+  out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 64, 48, 0), 1);
+  Seg early = read_seg(out);
+  gst_buffer_unref(out);
+  ASSERT_TRUE(early.present);
+  EXPECT_EQ(early.exit, "base.4");
+  ASSERT_TRUE(early.s.has_compute_fraction);
+  EXPECT_GT(early.s.compute_fraction, 0.0);
+  EXPECT_LT(early.s.compute_fraction, 1.0);
+  EXPECT_EQ(early.map.size(), off.map.size());
+  EXPECT_NE(early.map, off.map);  // a random head is not the network
+
+  // Thresholds scaled to 1: every frame takes the whole network, and pays for the heads it passed.
+  g_object_set(nn, "exit-threshold-scale", 100.0, nullptr);
+  gst_object_unref(nn);
+  out = push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, 64, 48, 0), 2);
+  Seg through = read_seg(out);
+  gst_buffer_unref(out);
+  EXPECT_EQ(through.exit, "");
+  EXPECT_GT(through.s.compute_fraction, 1.0);
+  EXPECT_EQ(through.map, off.map);
+}
+
 TEST(Gearnn, BadBundleIsAClearErrorAtPaused) {
   const std::string missing = scratch_dir("gst-missing") + "/nothing-here";
   std::string text = start_error("bundle=" + missing);

@@ -1,0 +1,276 @@
+// gearnn eval-exits: accuracy against compute for early exits (FlexDNN), the
+// same heads without search or plan (BranchyNet-style), and the network alone
+// on smaller inputs (FlexDNN's input-agnostic baseline), frame by frame on the
+// path the element runs (AdaptiveModel::segment_into), timed there.
+#include "adaptive_model.h"
+#include "args.h"
+#include "bundle.h"
+#include "commands.h"
+#include "distort/image_ops.h"
+#include "error.h"
+#include "eval/confusion.h"
+#include "eval/report.h"
+#include "experiment/level_images.h"
+#include "offline_options.h"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace gearnn::cli {
+namespace {
+namespace fs = std::filesystem;
+
+CommandSpec spec() {
+  CommandSpec s{
+      "gearnn eval-exits --bundle BUNDLE --data ROOT -o REPORT_DIR [--branchy BUNDLE] [options]",
+      "Scores early exits against the compute they save, per level: the network\n"
+      "alone; the bundle's exits (FlexDNN) at each threshold scale; with --branchy,\n"
+      "a bundle of fixed heads at every stage (gearnn exits --fixed) at the same\n"
+      "scales; and the network on inputs shrunk by each input scale (the smaller\n"
+      "input-agnostic baseline), its class map scored at the labels' size. Each\n"
+      "frame runs the element's path (normalise, trunk, exit or classifier, fused\n"
+      "up-sampling and argmax), timed alone; MACs are counted from the shapes.\n"
+      "Writes the formats of gearnn eval plus exits.md, exits.csv and a plot of\n"
+      "mIoU against time per frame.",
+      {{"--bundle", "BUNDLE", "the bundle with exits (gearnn exits)"},
+       {"--branchy", "BUNDLE", "the same bundle with BranchyNet-style exits (gearnn exits --fixed)"},
+       {"--levels", "SPEC", "levels of the bundle to score on their distorted frames (default: clean frames, default level)"},
+       {"--scales", "S,..", "exit threshold scales (default 0.95,1,1.02)"},
+       {"--input-scales", "F,..", "input scales of the smaller network (default 0.5,0.625,0.75,0.875)"},
+       {"--split", "S", "split to score (default val)"},
+       {"--title", "T", "report title"},
+       {"--output", "DIR", "report folder", "-o"}},
+      0,
+      0};
+  for (const auto& o : data_options()) s.options.push_back(o);
+  return s;
+}
+
+std::vector<double> numbers(const std::string& text, const std::string& option) {
+  std::vector<double> out;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end || !(v > 0)) throw UsageError(option + ": '" + item + "' is not a positive number");
+    out.push_back(v);
+  }
+  if (out.empty()) throw UsageError(option + " needs at least one value");
+  return out;
+}
+
+struct Measured {
+  std::string family, setting;
+  ConfusionMatrix confusion;
+  double ms = 0, macs = 0;  // mean per frame; MACs as a fraction of the network's
+  std::vector<std::string> exit_names;
+  std::vector<double> exit_rate;
+};
+
+// One method over the frames: `prepare(image)` gives what the model segments
+// (the frame itself or a smaller copy, timed with the model).
+Measured run(AdaptiveModel& model, const std::vector<RgbImage>& frames, const std::vector<ClassMap>& labels,
+             bool shrink, double input_scale) {
+  const Architecture& arch = model.bundle().architecture();
+  Measured m{"", "", ConfusionMatrix(arch.classes())};
+  for (const auto& e : model.bundle().exits()) m.exit_names.push_back(e.spec.after);
+  m.exit_rate.assign(m.exit_names.size(), 0.0);
+  std::vector<uint8_t> classes;
+  double seconds = 0;
+  for (size_t i = 0; i < frames.size() + 1; ++i) {
+    const RgbImage& frame = frames[i == 0 ? 0 : i - 1];  // frame 0 twice: the first run warms up
+    const auto t0 = std::chrono::steady_clock::now();
+    RgbImage small;
+    const RgbImage* input = &frame;
+    if (shrink) {
+      small = resize_rgb(frame, std::max(8, int(std::lround(frame.width * input_scale))),
+                         std::max(8, int(std::lround(frame.height * input_scale))));
+      input = &small;
+    }
+    classes.resize(size_t(input->width) * size_t(input->height));
+    model.segment_into(input->view(), classes.data());
+    const auto t1 = std::chrono::steady_clock::now();
+    if (i == 0) continue;
+    seconds += std::chrono::duration<double>(t1 - t0).count();
+    const int64_t ph = (input->height + 7) / 8 * 8, pw = (input->width + 7) / 8 * 8;
+    const int64_t fh = (frame.height + 7) / 8 * 8, fw = (frame.width + 7) / 8 * 8;
+    const double full = double(exit_costs(arch, {}, fh, fw).full);
+    m.macs += shrink ? double(exit_costs(arch, {}, ph, pw).full) / full : model.last_compute_fraction();
+    if (model.last_exit().exit >= 0) m.exit_rate[size_t(model.last_exit().exit)] += 1;
+    m.confusion.add(ClassMap{input->width, input->height, classes}, labels[i - 1]);
+  }
+  const double n = double(frames.size());
+  m.ms = 1000 * seconds / n;
+  m.macs /= n;
+  for (double& r : m.exit_rate) r /= n;
+  return m;
+}
+
+void write_plot(const std::string& dir, const std::vector<std::pair<std::string, std::vector<Measured>>>& per_level) {
+  std::ofstream dat(dir + "/exits-plot.dat", std::ios::trunc);
+  std::vector<std::string> series;
+  for (const auto& [level, rows] : per_level)
+    for (const std::string family : {"network", "flexdnn", "branchynet", "smaller"}) {
+      bool any = false;
+      for (const Measured& m : rows)
+        if (m.family == family) {
+          if (!any) dat << "# " << level << " " << family << "\n";
+          any = true;
+          dat << m.ms << " " << m.confusion.miou() << "\n";
+        }
+      if (any) {
+        dat << "\n\n";
+        series.push_back(level + ": " + family);
+      }
+    }
+  std::ofstream gp(dir + "/exits-plot.gp", std::ios::trunc);
+  gp << "set terminal svg size 800,480 noenhanced font 'sans,11' background rgb 'white'\n"
+     << "set output 'exits-plot.svg'\nset title 'mIoU against time per frame'\n"
+     << "set xlabel 'mean time per frame (ms)'\nset ylabel 'mIoU (%)'\nset grid\nset key outside right center\n"
+     << "plot ";
+  for (size_t i = 0; i < series.size(); ++i)
+    gp << (i ? ", " : "") << "'exits-plot.dat' index " << i << " using 1:2 with linespoints lw 2 title '" << series[i]
+       << "'";
+  gp << "\n";
+  gp.close();
+  if (std::system(("cd '" + dir + "' && gnuplot exits-plot.gp 2>/dev/null").c_str()) != 0)
+    std::cerr << "gearnn eval-exits: gnuplot failed or is missing; exits-plot.dat and .gp are written\n";
+}
+
+}  // namespace
+
+int run_eval_exits(const std::vector<std::string>& argv) {
+  const CommandSpec s = spec();
+  const Args args(s, argv);
+  if (args.help()) {
+    std::cout << help_text(s);
+    return 0;
+  }
+  const std::string out = args.require("--output");
+  const int threads = args.get_int("--threads", 0);
+  if (threads > 0) at::set_num_threads(threads);
+  const std::string device = args.get("--device", "cpu");
+  const auto bundle = Bundle::load(args.require("--bundle"), device, DescriptorCheck::current, Folding::inference);
+  if (bundle->exits().empty()) throw Error(bundle->folder() + ": has no exits (make them with gearnn exits)");
+  std::shared_ptr<const Bundle> branchy;
+  if (args.has("--branchy")) {
+    branchy = Bundle::load(args.get("--branchy"), device, DescriptorCheck::current, Folding::inference);
+    if (branchy->exits().empty()) throw Error(branchy->folder() + ": has no exits");
+  }
+  const std::vector<double> scales = numbers(args.get("--scales", "0.95,1,1.02"), "--scales");
+  const std::vector<double> input_scales = numbers(args.get("--input-scales", "0.5,0.625,0.75,0.875"), "--input-scales");
+  const Dataset data = open_dataset(args, "--split", "val");
+  std::vector<DistortionSetting> levels;
+  if (args.has("--levels")) levels = level_spec_option(args, "--levels");
+
+  std::vector<ClassMap> labels;
+  for (size_t i = 0; i < data.size(); ++i) labels.push_back(data.load_label(i));
+  std::vector<std::pair<std::string, std::vector<Measured>>> per_level;
+  const size_t runs = std::max<size_t>(1, levels.size());
+  for (size_t k = 0; k < runs; ++k) {
+    std::vector<RgbImage> frames;
+    size_t level = bundle->default_level();
+    std::string level_name = "clean";
+    if (!levels.empty()) {
+      level_name = levels[k].text();
+      const auto found = bundle->find_level(level_name);
+      if (!found) throw Error(bundle->folder() + ": has no level '" + level_name + "'");
+      level = *found;
+      const LevelImages images(data, levels[k], args.get("--cache", ".gearnn-cache"), std::max(1, threads));
+      for (size_t i = 0; i < data.size(); ++i) frames.push_back(images.image(i));
+    } else {
+      for (size_t i = 0; i < data.size(); ++i) frames.push_back(data.load_image(i));
+    }
+    std::vector<Measured> rows;
+    auto add = [&](Measured m, const std::string& family, const std::string& setting) {
+      m.family = family;
+      m.setting = setting;
+      std::cerr << level_name << " " << family << " " << setting << ": mIoU " << m.confusion.miou() << ", "
+                << m.ms << " ms, MACs " << m.macs << "\n";
+      rows.push_back(std::move(m));
+    };
+    for (const bool with_adaptor : {true, false}) {
+      if (!with_adaptor && level == bundle->default_level()) continue;  // no adaptor to leave out
+      const std::string suffix = with_adaptor ? "" : " (no adaptor)";
+      AdaptiveModel model(bundle);
+      model.select(with_adaptor ? level : bundle->default_level());
+      add(run(model, frames, labels, false, 1), "network", "network" + suffix);
+      for (double scale : scales) {
+        std::ostringstream name;
+        name << "x" << scale << suffix;
+        model.set_early_exit(true, scale);
+        add(run(model, frames, labels, false, 1), "flexdnn", "flexdnn " + name.str());
+        if (branchy) {
+          AdaptiveModel b(branchy);
+          b.select(with_adaptor ? level : branchy->default_level());
+          b.set_early_exit(true, scale);
+          add(run(b, frames, labels, false, 1), "branchynet", "branchynet " + name.str());
+        }
+      }
+      model.set_early_exit(false);
+      for (double f : input_scales) {
+        std::ostringstream name;
+        name << "smaller x" << f << suffix;
+        add(run(model, frames, labels, true, f), "smaller", name.str());
+      }
+    }
+    per_level.emplace_back(level_name, std::move(rows));
+  }
+
+  ReportInfo info;
+  info.title = args.get("--title", "Early exits on " + data.root() + " (" + data.split() + ")");
+  for (const auto& c : bundle->manifest().classes) info.class_names.push_back(c.name);
+  std::vector<ResultRow> rows;
+  std::ostringstream md, csv;
+  md << std::fixed << std::setprecision(2);
+  csv << "level,method,miou,ms_per_frame,macs_fraction,exit_rates\n";
+  md << "## Accuracy against compute\n\n| level | method | mIoU | ms per frame | MACs (% of the network) | frames per exit |\n"
+     << "|---|---|---:|---:|---:|---|\n";
+  for (const auto& [level, measured] : per_level) {
+    info.level_order.push_back(level);
+    for (const Measured& m : measured) {
+      ResultRow row;
+      row.method = m.setting;
+      row.level = level;
+      row.miou = m.confusion.miou();
+      row.class_iou = m.confusion.per_class_iou();
+      row.confusion = m.confusion.counts();
+      rows.push_back(row);
+      std::string rates, csv_rates;
+      if (m.family == "flexdnn" || m.family == "branchynet")
+        for (size_t e = 0; e < m.exit_rate.size(); ++e) {
+          std::ostringstream r, c;
+          r << std::fixed << std::setprecision(0) << m.exit_names[e] << " " << 100 * m.exit_rate[e] << "%";
+          c << m.exit_names[e] << ":" << m.exit_rate[e];
+          rates += (rates.empty() ? "" : ", ") + r.str();
+          csv_rates += (csv_rates.empty() ? "" : ";") + c.str();
+        }
+      md << "| " << level << " | " << m.setting << " | " << row.miou << " | " << m.ms << " | " << 100 * m.macs
+         << " | " << rates << " |\n";
+      csv << level << "," << m.setting << "," << row.miou << "," << m.ms << "," << m.macs << "," << csv_rates << "\n";
+    }
+  }
+  md << "\nFrames: " << data.size() << " of `" << data.root() << "` (" << data.split() << "), "
+     << at::get_num_threads() << " threads, one frame at a time on the element's path. Exits of `"
+     << bundle->folder() << "`:";
+  for (const auto& e : bundle->exits())
+    md << " " << e.spec.after << " (" << (e.spec.convs == 0 ? std::string("classifier") : std::to_string(e.spec.convs) + " x " + std::to_string(e.spec.channels)) << ", threshold " << e.spec.threshold << ")";
+  md << ". Times are one run on one machine: compare them within this table only.\n";
+  info.notes_markdown = md.str();
+  write_report(out, info, rows);
+  std::ofstream(out + "/exits.md", std::ios::trunc) << "# " << info.title << "\n\n" << md.str();
+  std::ofstream(out + "/exits.csv", std::ios::trunc) << csv.str();
+  write_plot(out, per_level);
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
+
+}  // namespace gearnn::cli

@@ -1,0 +1,218 @@
+// gearnn exits: FlexDNN's early exits for a bundle (experiment/exits.h).
+#include "args.h"
+#include "bundle.h"
+#include "commands.h"
+#include "error.h"
+#include "experiment/exits.h"
+#include "offline_options.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace gearnn::cli {
+namespace {
+namespace fs = std::filesystem;
+
+CommandSpec spec() {
+  CommandSpec s{
+      "gearnn exits --bundle BUNDLE --data ROOT -o BUNDLE [options]",
+      "Adds FlexDNN's early exits to a copy of a bundle. At every candidate stage\n"
+      "(those at output stride 8 but the last) an over-parameterised head is\n"
+      "trained on the frozen trunk of the bundle's default level, with the base's\n"
+      "class weights; the search then halves its filters (largest L1 norms kept)\n"
+      "or drops a conv, each step fine-tuned, while its mIoU on the selection split\n"
+      "stays within --prune-tolerance of the first head's. Thresholds are chosen on\n"
+      "the selection split for a mIoU loss of at most --max-loss, and the plan\n"
+      "removes exits whose saving ratio R is at most 1. --fixed keeps the first\n"
+      "heads at every stage, without search or plan (BranchyNet-style exits).\n"
+      "Trained heads are kept in BUNDLE.work, so a rerun resumes.",
+      {{"--bundle", "BUNDLE", "the bundle to add exits to"},
+       {"--stages", "S,..", "candidate stages (default: every stride-8 stage but the last)"},
+       {"--split", "S", "training split (default train)"},
+       {"--select-split", "S", "split for the search, the thresholds and the plan (default val)"},
+       {"--convs", "N", "3x3 convs of the first heads (default 2)"},
+       {"--channels", "N", "their channels (default twice the stage's)"},
+       {"--epochs", "N", "epochs of the first heads (default 20)"},
+       {"--prune-epochs", "N", "epochs after each pruning step (default 6)"},
+       {"--lr", "LR", "learning rate (default 0.01)"},
+       {"--batch", "N", "frames per batch (default 8)"},
+       {"--prune-tolerance", "P", "mIoU points a pruned head may lose (default 1)"},
+       {"--min-channels", "N", "the search stops halving here (default 8)"},
+       {"--max-loss", "P", "mIoU points the exits may cost on the selection split (default 1)"},
+       {"--fixed", "", "BranchyNet-style: the first heads everywhere, thresholds only"},
+       {"--seed", "S", "random seed (default 1)"},
+       {"--work", "DIR", "where trained heads are kept (default BUNDLE.work)"},
+       {"--output", "BUNDLE", "bundle folder to write (may be --bundle itself)", "-o"}},
+      0,
+      0};
+  for (const auto& o : data_options()) s.options.push_back(o);
+  return s;
+}
+
+// The bundle's files into `out` (the base under its own name when it lives elsewhere).
+void copy_bundle(const std::string& from, const std::string& out) {
+  const std::string from_manifest = manifest_path_of(from);
+  const fs::path from_dir = fs::path(from_manifest).parent_path();
+  if (fs::exists(out) && fs::equivalent(from_dir, out)) return;
+  fs::create_directories(out);
+  Manifest m = read_manifest(from_manifest);
+  fs::copy_file(from_dir / m.base_file, fs::path(out) / "base.safetensors", fs::copy_options::overwrite_existing);
+  m.base_file = "base.safetensors";
+  for (LevelSpec& l : m.levels)
+    if (l.adaptor) {
+      const std::string name = fs::path(l.adaptor->file).filename().string();
+      fs::copy_file(from_dir / l.adaptor->file, fs::path(out) / name, fs::copy_options::overwrite_existing);
+      l.adaptor->file = name;
+    }
+  m.exits.reset();
+  write_manifest((fs::path(out) / "manifest.json").string(), m);
+}
+
+std::string shape_of(const ExitSpec& s) {
+  return s.convs == 0 ? "classifier only" : std::to_string(s.convs) + " x conv " + std::to_string(s.channels);
+}
+
+// Trains `head` (or reads it from `work`, where an earlier run left it).
+void trained(ExitHead& head, size_t candidate, const ExitFrames& frames, const Bundle& bundle,
+             const ExitTraining& training, const std::string& work, const std::string& tag) {
+  const std::string path =
+      (fs::path(work) / (head.spec.after + "-" + std::to_string(head.spec.convs) + "x" +
+                         std::to_string(head.spec.channels) + "-" + tag + ".safetensors")).string();
+  if (fs::exists(path)) {
+    TensorFile file = read_tensor_file(path);
+    head = load_exit_heads(bundle.architecture(), {head.spec}, file, path, bundle.device()).front();
+    return;
+  }
+  train_exit_head(head, candidate, frames, bundle, training);
+  fs::create_directories(work);
+  write_tensor_file(path + ".tmp", head.named_tensors());
+  fs::rename(path + ".tmp", path);
+}
+
+}  // namespace
+
+int run_exits(const std::vector<std::string>& argv) {
+  const CommandSpec s = spec();
+  const Args args(s, argv);
+  if (args.help()) {
+    std::cout << help_text(s);
+    return 0;
+  }
+  const std::string bundle_path = args.require("--bundle"), out = args.require("--output");
+  const std::string work = args.get("--work", out + ".work");
+  if (args.has("--threads")) at::set_num_threads(args.get_int("--threads", 1));
+  const auto bundle = Bundle::load(bundle_path, args.get("--device", "cpu"), DescriptorCheck::skip);
+  const Architecture& arch = bundle->architecture();
+  std::vector<std::string> stages = exit_candidate_stages(arch);
+  if (args.has("--stages")) {
+    stages.clear();
+    std::istringstream in(args.get("--stages"));
+    for (std::string stage; std::getline(in, stage, ',');)
+      if (!stage.empty()) stages.push_back(stage);
+  }
+  const bool fixed = args.has("--fixed");
+  const double tolerance = args.get_double("--prune-tolerance", 1.0), max_loss = args.get_double("--max-loss", 1.0);
+  const int min_channels = args.get_int("--min-channels", 8), convs = args.get_int("--convs", 2);
+  ExitTraining first;
+  first.epochs = args.get_int("--epochs", 20);
+  first.lr = args.get_double("--lr", 0.01);
+  first.batch = args.get_int("--batch", 8);
+  first.seed = uint64_t(args.get_int("--seed", 1));
+  ExitTraining refine = first;
+  refine.epochs = args.get_int("--prune-epochs", 6);
+
+  const size_t level = bundle->default_level();
+  std::cerr << "collecting trunk features of level " << bundle->manifest().levels[level].name << "\n";
+  const ExitFrames train = collect_exit_frames(*bundle, level, open_dataset(args, "--split", "train"), stages);
+  const ExitFrames select = collect_exit_frames(*bundle, level, open_dataset(args, "--select-split", "val"), stages);
+  std::ostringstream log;
+  log << std::fixed << std::setprecision(2);
+  const auto say = [&](const std::string& line) {
+    std::cerr << line << "\n";
+    log << line << "\n";
+  };
+
+  ExitEvidence evidence;
+  std::vector<ExitHead> heads;
+  for (size_t c = 0; c < stages.size(); ++c) {
+    ExitSpec spec{stages[c], convs};
+    const int64_t stage_channels = arch.stages()[train.stages[c]].channels;
+    spec.channels = convs > 0 ? args.get_int("--channels", int(std::max<int64_t>(16, 2 * stage_channels))) : 0;
+    ExitHead head = initial_exit_head(arch, spec, first.seed + c);
+    trained(head, c, train, *bundle, first, work, "first");
+    const double reference = score_exit_head(head, c, select, *bundle).total().miou();
+    std::ostringstream line;
+    line << std::fixed << std::setprecision(2) << stages[c] << ": " << shape_of(head.spec) << ", mIoU " << reference;
+    say(line.str());
+    while (!fixed) {
+      std::vector<ExitHead> tries;
+      if (head.spec.convs > 0 && head.spec.channels / 2 >= min_channels)
+        tries.push_back(pruned_exit_head(arch, head, head.spec.channels / 2));
+      if (head.spec.convs > 0) tries.push_back(shallower_exit_head(arch, head, first.seed + 100 + c));
+      bool accepted = false;
+      for (ExitHead& t : tries) {
+        trained(t, c, train, *bundle, refine, work, "pruned");
+        const double miou = score_exit_head(t, c, select, *bundle).total().miou();
+        const bool keep = miou >= reference - tolerance;
+        std::ostringstream l;
+        l << std::fixed << std::setprecision(2) << stages[c] << ": " << shape_of(t.spec) << ", mIoU " << miou
+          << (keep ? " kept" : " lost too much");
+        say(l.str());
+        if (keep) {
+          head = std::move(t);
+          accepted = true;
+          break;
+        }
+      }
+      if (!accepted) break;
+    }
+    evidence.heads.push_back(score_exit_head(head, c, select, *bundle));
+    heads.push_back(std::move(head));
+  }
+  evidence.network = score_network(select, *bundle);
+  for (const auto& [w, h] : select.sizes) evidence.costs.push_back(exit_costs(arch, heads, (h + 7) / 8 * 8, (w + 7) / 8 * 8));
+
+  ExitPolicy policy;
+  std::vector<std::string> plan_log;
+  if (fixed) {
+    policy.present.assign(heads.size(), true);
+    policy.thresholds = choose_thresholds(evidence, policy.present, max_loss);
+  } else {
+    policy = plan_exits(evidence, max_loss, &plan_log);
+  }
+  for (const auto& l : plan_log) say(l);
+  const std::vector<double> r = saving_ratios(evidence, policy);
+  const ExitOutcomeSummary outcome = simulate_exits(evidence, policy);
+  std::vector<ExitHead> kept;
+  for (size_t c = 0; c < heads.size(); ++c) {
+    if (!policy.present[c]) continue;
+    heads[c].spec.threshold = policy.thresholds[c];
+    if (std::isfinite(r[c])) heads[c].spec.saving_ratio = r[c];
+    kept.push_back(heads[c]);
+    std::ostringstream l;
+    l << std::fixed << std::setprecision(3) << "exit after " << heads[c].spec.after << ": " << shape_of(heads[c].spec)
+      << ", threshold " << policy.thresholds[c] << ", " << 100 * outcome.exit_rate[c] << "% of frames, R " << r[c];
+    say(l.str());
+  }
+  {
+    std::ostringstream l;
+    l << std::fixed << std::setprecision(2) << "on the selection split: mIoU " << outcome.miou << " against "
+      << outcome.network_miou << " for the network, " << 100 * outcome.mean_macs / outcome.network_macs
+      << "% of its MACs";
+    say(l.str());
+  }
+  if (kept.empty()) throw Error("no exit is worth its cost on this data (every R <= 1 or no frame may leave); nothing written");
+  copy_bundle(bundle_path, out);
+  write_bundle_exits(out, kept);
+  std::ofstream((fs::path(out) / "exits.log").string(), std::ios::trunc) << log.str();
+  std::cout << "wrote " << out << " with " << kept.size() << " exits\n";
+  return 0;
+}
+
+}  // namespace gearnn::cli
