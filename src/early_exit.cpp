@@ -22,6 +22,10 @@ int64_t stage_extent(int64_t extent, int output_stride) {
 
 }  // namespace
 
+std::string exit_head_text(const ExitSpec& spec) {
+  return spec.convs == 0 ? "classifier only" : std::to_string(spec.convs) + " x conv " + std::to_string(spec.channels);
+}
+
 std::vector<std::string> exit_candidate_stages(const Architecture& arch) {
   std::vector<std::string> out;
   const auto& stages = arch.stages();

@@ -42,6 +42,9 @@ ExitHead exit_head_layout(const Architecture& arch, const ExitSpec& spec, const 
 // The stages an exit may follow: those at output stride 8 but the last.
 std::vector<std::string> exit_candidate_stages(const Architecture& arch);
 
+// "2 x conv 64", or "classifier only".
+std::string exit_head_text(const ExitSpec& spec);
+
 // A head with fresh weights (He-normal convs, zero biases), deterministic for a seed.
 ExitHead initial_exit_head(const Architecture& arch, const ExitSpec& spec, uint64_t seed);
 // The heads of `specs` from `file` (read from `path`): exactly their tensors,

@@ -121,11 +121,7 @@ int bundle_random(const std::vector<std::string>& argv) {
   o.budget = args.get("--budget", "0.2%");
   o.width = args.get_double("--width", 1.0);
   o.seed = uint64_t(args.get_int("--seed", 1));
-  if (args.has("--exits")) {
-    std::istringstream in(args.get("--exits"));
-    for (std::string stage; std::getline(in, stage, ',');)
-      if (!stage.empty()) o.exits.push_back(stage);
-  }
+  if (args.has("--exits")) o.exits = comma_items(args.get("--exits"));
   o.exit_threshold = args.get_double("--exit-threshold", 0.5);
   const std::string out = args.require("--output");
   write_random_bundle(out, o);

@@ -155,8 +155,7 @@ int run_eval_exits(const std::vector<std::string>& argv) {
     return 0;
   }
   const std::string out = args.require("--output");
-  const int threads = args.get_int("--threads", 0);
-  if (threads > 0) at::set_num_threads(threads);
+  const int threads = apply_threads(args);
   const std::string device = args.get("--device", "cpu");
   const auto bundle = Bundle::load(args.require("--bundle"), device, DescriptorCheck::current, Folding::inference);
   if (bundle->exits().empty()) throw Error(bundle->folder() + ": has no exits (make them with gearnn exits)");
@@ -184,7 +183,7 @@ int run_eval_exits(const std::vector<std::string>& argv) {
       const auto found = bundle->find_level(level_name);
       if (!found) throw Error(bundle->folder() + ": has no level '" + level_name + "'");
       level = *found;
-      const LevelImages images(data, levels[k], args.get("--cache", ".gearnn-cache"), std::max(1, threads));
+      const LevelImages images(data, levels[k], args.get("--cache", ".gearnn-cache"), threads);
       for (size_t i = 0; i < data.size(); ++i) frames.push_back(images.image(i));
     } else {
       for (size_t i = 0; i < data.size(); ++i) frames.push_back(data.load_image(i));
@@ -262,7 +261,7 @@ int run_eval_exits(const std::vector<std::string>& argv) {
      << at::get_num_threads() << " threads, one frame at a time on the element's path. Exits of `"
      << bundle->folder() << "`:";
   for (const auto& e : bundle->exits())
-    md << " " << e.spec.after << " (" << (e.spec.convs == 0 ? std::string("classifier") : std::to_string(e.spec.convs) + " x " + std::to_string(e.spec.channels)) << ", threshold " << e.spec.threshold << ")";
+    md << " " << e.spec.after << " (" << exit_head_text(e.spec) << ", threshold " << e.spec.threshold << ")";
   md << ". Times are one run on one machine: compare them within this table only.\n";
   info.notes_markdown = md.str();
   write_report(out, info, rows);

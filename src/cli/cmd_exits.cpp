@@ -6,8 +6,6 @@
 #include "experiment/exits.h"
 #include "offline_options.h"
 
-#include <ATen/Parallel.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -74,10 +72,6 @@ void copy_bundle(const std::string& from, const std::string& out) {
   write_manifest((fs::path(out) / "manifest.json").string(), m);
 }
 
-std::string shape_of(const ExitSpec& s) {
-  return s.convs == 0 ? "classifier only" : std::to_string(s.convs) + " x conv " + std::to_string(s.channels);
-}
-
 // Trains `head` (or reads it from `work`, where an earlier run left it).
 void trained(ExitHead& head, size_t candidate, const ExitFrames& frames, const Bundle& bundle,
              const ExitTraining& training, const std::string& work, const std::string& tag) {
@@ -106,16 +100,11 @@ int run_exits(const std::vector<std::string>& argv) {
   }
   const std::string bundle_path = args.require("--bundle"), out = args.require("--output");
   const std::string work = args.get("--work", out + ".work");
-  if (args.has("--threads")) at::set_num_threads(args.get_int("--threads", 1));
+  apply_threads(args);
   const auto bundle = Bundle::load(bundle_path, args.get("--device", "cpu"), DescriptorCheck::skip);
   const Architecture& arch = bundle->architecture();
-  std::vector<std::string> stages = exit_candidate_stages(arch);
-  if (args.has("--stages")) {
-    stages.clear();
-    std::istringstream in(args.get("--stages"));
-    for (std::string stage; std::getline(in, stage, ',');)
-      if (!stage.empty()) stages.push_back(stage);
-  }
+  const std::vector<std::string> stages =
+      args.has("--stages") ? comma_items(args.get("--stages")) : exit_candidate_stages(arch);
   const bool fixed = args.has("--fixed");
   const double tolerance = args.get_double("--prune-tolerance", 1.0), max_loss = args.get_double("--max-loss", 1.0);
   const int min_channels = args.get_int("--min-channels", 8), convs = args.get_int("--convs", 2);
@@ -148,7 +137,7 @@ int run_exits(const std::vector<std::string>& argv) {
     trained(head, c, train, *bundle, first, work, "first");
     const double reference = score_exit_head(head, c, select, *bundle).total().miou();
     std::ostringstream line;
-    line << std::fixed << std::setprecision(2) << stages[c] << ": " << shape_of(head.spec) << ", mIoU " << reference;
+    line << std::fixed << std::setprecision(2) << stages[c] << ": " << exit_head_text(head.spec) << ", mIoU " << reference;
     say(line.str());
     while (!fixed) {
       std::vector<ExitHead> tries;
@@ -161,7 +150,7 @@ int run_exits(const std::vector<std::string>& argv) {
         const double miou = score_exit_head(t, c, select, *bundle).total().miou();
         const bool keep = miou >= reference - tolerance;
         std::ostringstream l;
-        l << std::fixed << std::setprecision(2) << stages[c] << ": " << shape_of(t.spec) << ", mIoU " << miou
+        l << std::fixed << std::setprecision(2) << stages[c] << ": " << exit_head_text(t.spec) << ", mIoU " << miou
           << (keep ? " kept" : " lost too much");
         say(l.str());
         if (keep) {
@@ -196,7 +185,7 @@ int run_exits(const std::vector<std::string>& argv) {
     if (std::isfinite(r[c])) heads[c].spec.saving_ratio = r[c];
     kept.push_back(heads[c]);
     std::ostringstream l;
-    l << std::fixed << std::setprecision(3) << "exit after " << heads[c].spec.after << ": " << shape_of(heads[c].spec)
+    l << std::fixed << std::setprecision(3) << "exit after " << heads[c].spec.after << ": " << exit_head_text(heads[c].spec)
       << ", threshold " << policy.thresholds[c] << ", " << 100 * outcome.exit_rate[c] << "% of frames, R " << r[c];
     say(l.str());
   }

@@ -150,7 +150,7 @@ int run_inspect(const std::vector<std::string>& argv) {
     for (size_t i = 0; i < bundle->exits().size(); ++i) {
       const ExitSpec& e = bundle->exits()[i].spec;
       std::printf("  after %-8s %s, %s values, threshold %.4f, leaving there costs %.1f%%", e.after.c_str(),
-                  e.convs == 0 ? "classifier only" : (std::to_string(e.convs) + " x conv " + std::to_string(e.channels)).c_str(),
+                  exit_head_text(e).c_str(),
                   with_commas(bundle->exits()[i].params()).c_str(), e.threshold, 100.0 * double(c.at_exit[i]) / double(c.full));
       if (e.saving_ratio) std::printf(", R %.2f", *e.saving_ratio);
       std::printf("\n");

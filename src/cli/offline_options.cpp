@@ -10,14 +10,18 @@
 
 namespace gearnn::cli {
 
+std::vector<std::string> comma_items(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
 namespace {
 std::set<std::string> comma_list(const std::string& text) {
-  std::set<std::string> out;
-  std::istringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.insert(item);
-  return out;
+  const std::vector<std::string> items = comma_items(text);
+  return {items.begin(), items.end()};
 }
 }  // namespace
 

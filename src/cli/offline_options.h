@@ -19,6 +19,8 @@ AugmentOptions parse_augment(const Args& args);
 // bad usage (exit 2), with the parser's message.
 std::vector<DistortionSetting> level_spec_option(const Args& args, const std::string& option);
 DistortionSetting setting_option(const Args& args, const std::string& option);
+// The non-empty items of a comma-separated option value, in order.
+std::vector<std::string> comma_items(const std::string& text);
 // Sets LibTorch's intra-op threads from --threads (default: all cores) and returns it.
 int apply_threads(const Args& args);
 
