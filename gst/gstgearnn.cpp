@@ -31,6 +31,12 @@
  * `to-index` (int), `measured` (string), `pts`, `running-time` (uint64), and
  * `expected-miou` (double) where the bundle records the new level's offline mIoU.
  *
+ * With `target-miou` set, the element tracks the representations (frame
+ * sizes) it has played and the expected mIoU of the level each ran, and names
+ * the cheapest that meets the target in `abr-hint` ("WxH"); each change posts
+ * `gearnn-abr-hint` (`width`, `height`, `level`, `expected-miou`,
+ * `meets-target`, `target-miou`, `pts`), for a player to cap its bitrate.
+ *
  * With `batch-size` above 1, the elements of a process that share a bundle
  * (and `batch-group`, `batch-size` and `batch-timeout`) send their frames
  * to one shared batcher: one forward for all their frames, each frame on its
@@ -50,6 +56,7 @@
  */
 #include "gstgearnn.h"
 
+#include "abr_hint.h"
 #include "error.h"
 #include "gearnnmeta.h"
 #include "level_selector.h"
@@ -92,6 +99,8 @@ enum {
   PROP_EXIT_THRESHOLD_SCALE,
   PROP_CURRENT_LEVEL,
   PROP_BUNDLE_USERS,
+  PROP_TARGET_MIOU,
+  PROP_ABR_HINT,
 };
 
 constexpr const char* kDefaultDevice = "cpu";
@@ -123,6 +132,7 @@ struct Running {
   std::unique_ptr<gstgearnn::StreamEngine> engine;
   std::unique_ptr<gearnn::LevelSelector> selector;
   std::unique_ptr<gearnn::BatchClient> batch;  // batch-size > 1; released before the engine
+  std::unique_ptr<gearnn::AbrHintTracker> hint;  // on the bundle's levels
   LastResult last;
   int inherited_threads = 0;  // LibTorch's count where the element was started
   ~Running() { last.clear(); }
@@ -161,6 +171,9 @@ struct _GstGearnn {
   gboolean early_exit;
   gdouble exit_threshold_scale;
   gboolean exits_changed;  // early-exit or its scale changed since the streaming thread last looked
+  gdouble target_miou;
+  gboolean target_changed;  // target-miou changed since the streaming thread last looked
+  gchar* abr_hint;          // "WxH" or empty
   gchar* current_level;
   gboolean selection_changed;  // a selection property changed since the streaming thread last looked
 
@@ -231,6 +244,10 @@ static void gst_gearnn_set_property(GObject* object, guint prop_id, const GValue
       self->exit_threshold_scale = g_value_get_double(value);
       self->exits_changed = TRUE;
       break;
+    case PROP_TARGET_MIOU:
+      self->target_miou = g_value_get_double(value);
+      self->target_changed = TRUE;
+      break;
     case PROP_BATCH_GROUP:
       g_free(self->batch_group);
       self->batch_group = g_value_dup_string(value);
@@ -269,6 +286,8 @@ static void gst_gearnn_get_property(GObject* object, guint prop_id, GValue* valu
       break;
     }
     case PROP_CURRENT_LEVEL: g_value_set_string(value, self->current_level); break;
+    case PROP_TARGET_MIOU: g_value_set_double(value, self->target_miou); break;
+    case PROP_ABR_HINT: g_value_set_string(value, self->abr_hint ? self->abr_hint : ""); break;
     case PROP_BUNDLE_USERS: g_value_set_uint(value, self->run ? guint(self->run->engine->bundle_users()) : 0u); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
@@ -284,6 +303,7 @@ static void gst_gearnn_finalize(GObject* object) {
   g_free(self->level);
   g_free(self->batch_group);
   g_free(self->current_level);
+  g_free(self->abr_hint);
   G_OBJECT_CLASS(gst_gearnn_parent_class)->finalize(object);
 }
 
@@ -341,6 +361,7 @@ struct RunConfig {
   gearnn::BatchSettings batching;
   bool early_exit = false;
   double exit_threshold_scale = kDefaultExitThresholdScale;
+  double target_miou = 0;
 };
 
 static RunConfig run_config(GstGearnn* self) {
@@ -355,6 +376,8 @@ static RunConfig run_config(GstGearnn* self) {
   c.early_exit = self->early_exit;
   c.exit_threshold_scale = self->exit_threshold_scale;
   self->exits_changed = FALSE;
+  c.target_miou = self->target_miou;
+  self->target_changed = FALSE;
   return c;
 }
 
@@ -382,6 +405,8 @@ static std::unique_ptr<Running> make_running(const RunConfig& c) {
   try {
     run->selector = std::make_unique<gearnn::LevelSelector>(b.manifest(), b.default_level(), c.settings);
     run->engine->model().set_early_exit(c.early_exit, c.exit_threshold_scale);
+    run->hint = std::make_unique<gearnn::AbrHintTracker>(b.manifest().levels);
+    run->hint->set_target(c.target_miou);
     if (c.batching.batch_size > 1) {
       gearnn::BatchSettings batching = c.batching;
       batching.threads = c.threads > 0 ? c.threads : run->inherited_threads;
@@ -418,6 +443,10 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
   }
   const gearnn::Bundle& b = run->engine->bundle();
   warn_if_nothing_measured(self, *run->selector);
+  if (config.target_miou > 0 && !run->hint->has_expectations())
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("target-miou is set, but bundle %s records no expected accuracy",
+                                                   config.bundle.c_str()),
+                        ("record it with: gearnn eval --methods gearnn --write-expected ..."));
   GST_INFO_OBJECT(self, "bundle %s on %s: %zu levels, %zu classes, overhead %.3f%%", config.bundle.c_str(),
                   config.device.c_str(), b.level_count(), b.manifest().classes.size(), b.memory_overhead_percent());
   if (self->have_info) {
@@ -605,6 +634,24 @@ static void post_switch(GstGearnn* self, GstBuffer* buf, std::optional<size_t> f
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
+// The hint changed: the property and a gearnn-abr-hint message.
+static void publish_hint(GstGearnn* self, GstBuffer* buf, const gearnn::AbrHintTracker& tracker) {
+  const auto& hint = tracker.current();
+  const auto& levels = self->run->engine->bundle().manifest().levels;
+  const std::string size = hint ? std::to_string(hint->width) + "x" + std::to_string(hint->height) : "";
+  GST_OBJECT_LOCK(self);
+  g_free(self->abr_hint);
+  self->abr_hint = g_strdup(size.c_str());
+  GST_OBJECT_UNLOCK(self);
+  GstStructure* s = gst_structure_new(
+      "gearnn-abr-hint", "width", G_TYPE_INT, hint ? hint->width : 0, "height", G_TYPE_INT, hint ? hint->height : 0,
+      "level", G_TYPE_STRING, hint ? levels[hint->level].name.c_str() : "", "expected-miou", G_TYPE_DOUBLE,
+      hint ? hint->expected_miou : 0.0, "meets-target", G_TYPE_BOOLEAN, gboolean(hint && hint->meets_target),
+      "target-miou", G_TYPE_DOUBLE, tracker.target(), "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf), nullptr);
+  GST_INFO_OBJECT(self, "ABR hint: %s", size.empty() ? "(none)" : size.c_str());
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
 // What this frame offers along the dimensions the selector uses.
 static gearnn::FrameObservation observe(const gearnn::LevelSelector& selector, GstBuffer* buf, int width, int height,
                                         const std::optional<gearnn::RgbView>& rgb) {
@@ -652,7 +699,9 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
   const gint threads = self->threads;
   const bool exits_changed = self->exits_changed, early_exit = self->early_exit;
   const double exit_scale = self->exit_threshold_scale;
-  self->exits_changed = FALSE;
+  const bool target_changed = self->target_changed;
+  const double target_miou = self->target_miou;
+  self->exits_changed = self->target_changed = FALSE;
   GST_OBJECT_UNLOCK(self);
   apply_threads(threads > 0 ? threads : run->inherited_threads);
   if (exits_changed) run->engine->model().set_early_exit(early_exit, exit_scale);
@@ -696,6 +745,9 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
       GST_OBJECT_UNLOCK(self);
       post_switch(self, buf, selection.previous, selection.level, selection.measured);
     }
+    bool hint_changed = target_changed && run->hint->set_target(target_miou);
+    hint_changed = run->hint->observe(width, height, selection.level) || hint_changed;
+    if (hint_changed) publish_hint(self, buf, *run->hint);
 
     // Infer (or reuse). A stream that reuses sends nothing to its batcher: nobody waits for it.
     if (!selection.infer && run->batch) run->batch->set_idle(true);
@@ -885,6 +937,18 @@ static void gst_gearnn_class_init(GstGearnnClass* klass) {
                           "Multiplies every exit's confidence threshold (capped at 1): above 1 fewer frames leave "
                           "early and accuracy rises, below 1 more frames leave early",
                           0.01, 100.0, kDefaultExitThresholdScale, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_TARGET_MIOU,
+      g_param_spec_double("target-miou", "Target mIoU",
+                          "Analytics-aware ABR hint: name in abr-hint the cheapest representation played so far "
+                          "whose level's expected mIoU (recorded in the bundle) reaches this; 0 = off",
+                          0.0, 100.0, 0.0, GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_ABR_HINT,
+      g_param_spec_string("abr-hint", "ABR hint",
+                          "With target-miou: the frame size (WxH) of the cheapest representation played so far "
+                          "whose level meets the target (else the best one seen); empty without a hint",
+                          nullptr, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property(
       gobject_class, PROP_CURRENT_LEVEL,
       g_param_spec_string("current-level", "Current level", "Name of the level selected for the latest frame",

@@ -16,6 +16,8 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-gst-1.0
+  # live sources: the RTSP camera of pipelines/rtsp_camera.py and its test
+  gir1.2-gst-rtsp-server-1.0
   # demo: ffmpeg makes the DASH ladder, opencv-doc ships a real street video (vtest.avi)
   ffmpeg opencv-doc
 )

@@ -40,6 +40,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -50,7 +52,7 @@ using Clock = std::chrono::steady_clock;
 
 const gearnn::cli::CommandSpec kSpec{
     "gearnn-gst-bench BUNDLE [--video FILE] [--frames N] [--warmup K] [--size WxH] [--format F] [--threads T] "
-    "[--repeat R] [--json]",
+    "[--repeat R] [--early-exit] [--json]",
     "The same frames through the gearnn element (appsrc ! gearnn ! fakesink) and\n"
     "through the bare engine (segment_into), at the same thread count; prints both\n"
     "throughputs and their ratio (the best of --repeat runs of each side).",
@@ -61,6 +63,7 @@ const gearnn::cli::CommandSpec kSpec{
      {"--format", "F", "raw format the element gets: I420, RGB, NV12, BGRx, ... (default I420)"},
      {"--threads", "T", "LibTorch threads on both sides (default: LibTorch's setting)"},
      {"--repeat", "R", "runs of each side (default 3)"},
+     {"--early-exit", "", "both sides take the bundle's early exits (FlexDNN); adds the exit rate per exit"},
      {"--json", "", "one JSON object instead of the table"},
      {"--side", "bare|pipeline", "internal: run that side once and print its figures"}},
     1,
@@ -69,7 +72,7 @@ const gearnn::cli::CommandSpec kSpec{
 struct Options {
   std::string bundle, video = "/usr/share/doc/opencv-doc/examples/data/vtest.avi", format = "I420";
   int frames = 20, warmup = 3, width = 480, height = 360, threads = 0, repeat = 3;
-  bool json = false;
+  bool json = false, early_exit = false;
   std::string side;  // "bare" or "pipeline": run that side once and print its figures (internal)
 };
 
@@ -84,6 +87,7 @@ Options parse_options(const gearnn::cli::Args& args) {
   o.repeat = args.get_int("--repeat", o.repeat);
   o.threads = args.get_int("--threads", o.threads);
   o.json = args.has("--json");
+  o.early_exit = args.has("--early-exit");
   o.side = args.get("--side");
   if (args.has("--size")) std::tie(o.width, o.height) = gearnn::cli::parse_size("--size", args.get("--size"));
   if (o.frames < 1 || o.warmup < 1 || o.width < 1 || o.height < 1 || o.repeat < 1)
@@ -132,6 +136,8 @@ struct PipelineTiming {
   int warmup = 0;
   Clock::time_point start, end;
   double inference_ms = 0;  // sum over the timed frames of the meta's inference time
+  double compute_fraction = 0;                // sum over the timed frames, with early exits on
+  std::map<std::string, int> frames_per_exit;  // timed frames by the exit they took ("network": none)
 };
 
 GstPadProbeReturn on_output(GstPad*, GstPadProbeInfo* info, gpointer data) {
@@ -140,8 +146,13 @@ GstPadProbeReturn on_output(GstPad*, GstPadProbeInfo* info, gpointer data) {
   if (n == t->warmup) t->start = Clock::now();
   t->end = Clock::now();
   GstGearnnSegmentation seg;
-  if (n > t->warmup && gst_buffer_get_gearnn_segmentation(GST_PAD_PROBE_INFO_BUFFER(info), &seg))
+  if (n > t->warmup && gst_buffer_get_gearnn_segmentation(GST_PAD_PROBE_INFO_BUFFER(info), &seg)) {
     t->inference_ms += double(seg.inference_ns) / 1e6;
+    if (seg.has_compute_fraction) {
+      t->compute_fraction += seg.compute_fraction;
+      ++t->frames_per_exit[seg.exit ? seg.exit : "network"];
+    }
+  }
   return GST_PAD_PROBE_OK;
 }
 
@@ -149,6 +160,8 @@ GstPadProbeReturn on_output(GstPad*, GstPadProbeInfo* info, gpointer data) {
 // One side, once: frames/s and (pipeline) the element's own segment_into() ms per frame.
 struct SideResult {
   double fps = -1, inference_ms = 0;
+  double compute_fraction = 1;  // mean, pipeline side with --early-exit
+  std::string exits;            // "stage:frames,..." (pipeline side with --early-exit)
 };
 
 SideResult run_bare(const Options& o, const std::vector<GstSample*>& samples) {
@@ -158,6 +171,7 @@ SideResult run_bare(const Options& o, const std::vector<GstSample*>& samples) {
   gst_video_info_from_caps(&in_info, gst_sample_get_caps(samples[0]));
   gstgearnn::StreamEngine engine(o.bundle, "cpu");
   gearnn::AdaptiveModel& model = engine.model();
+  model.set_early_exit(o.early_exit);
   engine.set_format(in_info);
   std::vector<gearnn::RgbImage> frames;
   for (GstSample* s : samples) {
@@ -185,7 +199,8 @@ SideResult run_pipeline(const Options& o, const std::vector<GstSample*>& samples
   const int total = int(samples.size());
   const std::string desc = "appsrc name=src format=time block=true max-bytes=0 ! gearnn name=nn bundle=\"" +
                            o.bundle + "\" level-source=fixed level=\"" + level_name +
-                           "\" threads=" + std::to_string(o.threads) + " ! fakesink name=sink sync=false";
+                           "\" threads=" + std::to_string(o.threads) +
+                           (o.early_exit ? " early-exit=true" : "") + " ! fakesink name=sink sync=false";
   GError* error = nullptr;
   GstElement* pipeline = gst_parse_launch(desc.c_str(), &error);
   if (error) {  // a missing gearnn still gives a pipeline, whose appsrc would block for good
@@ -241,6 +256,11 @@ SideResult run_pipeline(const Options& o, const std::vector<GstSample*>& samples
   SideResult r;
   r.fps = o.frames / std::chrono::duration<double>(timing.end - timing.start).count();
   r.inference_ms = timing.inference_ms / o.frames;
+  if (!timing.frames_per_exit.empty()) {
+    r.compute_fraction = timing.compute_fraction / o.frames;
+    for (const auto& [exit, frames] : timing.frames_per_exit)
+      r.exits += (r.exits.empty() ? "" : ",") + exit + ":" + std::to_string(frames);
+  }
   return r;
 }
 
@@ -282,7 +302,7 @@ int run_side(const Options& o) {
   }
   for (GstSample* s : samples) gst_sample_unref(s);
   if (r.fps < 0) return 1;
-  std::printf("%.6f %.6f\n", r.fps, r.inference_ms);
+  std::printf("%.6f %.6f %.6f %s\n", r.fps, r.inference_ms, r.compute_fraction, r.exits.empty() ? "-" : r.exits.c_str());
   return 0;
 }
 
@@ -292,6 +312,7 @@ SideResult spawn_side(const char* self, const Options& o, const char* side) {
                                    "--warmup", std::to_string(o.warmup), "--size",
                                    std::to_string(o.width) + "x" + std::to_string(o.height), "--format", o.format,
                                    "--threads", std::to_string(o.threads), "--side", side};
+  if (o.early_exit) args.push_back("--early-exit");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -305,7 +326,11 @@ SideResult spawn_side(const char* self, const Options& o, const char* side) {
     g_error_free(error);
     return r;
   }
-  if (g_spawn_check_wait_status(status, nullptr) && out) std::sscanf(out, "%lf %lf", &r.fps, &r.inference_ms);
+  char exits[512] = "";
+  if (g_spawn_check_wait_status(status, nullptr) && out &&
+      std::sscanf(out, "%lf %lf %lf %511s", &r.fps, &r.inference_ms, &r.compute_fraction, exits) == 4 &&
+      std::strcmp(exits, "-") != 0)
+    r.exits = exits;
   g_free(out);
   return r;
 }
@@ -336,6 +361,7 @@ int main(int argc, char** argv) {
   // Alternate the two, `repeat` times each, and keep the best of each: on a
   // shared machine the other load only ever slows a run down.
   double bare_fps = 0, pipe_fps = 0, inference_ms = 0;
+  SideResult best_pipe;
   std::string runs;
   for (int r = 0; r < o.repeat; ++r) {
     const SideResult b = spawn_side(argv[0], o, "bare");
@@ -345,20 +371,38 @@ int main(int argc, char** argv) {
     if (p.fps > pipe_fps) {
       pipe_fps = p.fps;
       inference_ms = p.inference_ms;
+      best_pipe = p;
     }
     char line[96];
     std::snprintf(line, sizeof line, "%s{\"bare\": %.4f, \"pipeline\": %.4f}", r ? ", " : "", b.fps, p.fps);
     runs += line;
   }
   const double ratio = bare_fps > 0 ? pipe_fps / bare_fps : 0;
+  // "stage:frames,..." of the best pipeline run as JSON members and as text.
+  std::string exits_json, exits_text;
+  {
+    std::istringstream items(best_pipe.exits);
+    for (std::string item; std::getline(items, item, ',');) {
+      const size_t colon = item.rfind(':');
+      const std::string stage = item.substr(0, colon);
+      const int frames = std::atoi(item.c_str() + colon + 1);
+      exits_json += (exits_json.empty() ? "\"" : ", \"") + stage + "\": " + std::to_string(frames);
+      char part[96];
+      std::snprintf(part, sizeof part, "%s%s %.0f%%", exits_text.empty() ? "" : ", ", stage.c_str(),
+                    100.0 * frames / o.frames);
+      exits_text += part;
+    }
+  }
   const std::string arch = bundle->manifest().architecture;
   const double around_ms = 1000.0 / pipe_fps - inference_ms;
   if (o.json) {
     std::printf("{\"architecture\": \"%s\", \"width_multiplier\": %g, \"frame\": \"%dx%d\", \"format\": \"%s\", "
                 "\"frames\": %d, \"threads\": %d, \"bare_engine_fps\": %.4f, \"pipeline_fps\": %.4f, "
-                "\"ratio\": %.4f, \"element_segment_ms\": %.3f, \"runs\": [%s]}\n",
+                "\"ratio\": %.4f, \"element_segment_ms\": %.3f, \"early_exit\": %s, \"compute_fraction\": %.4f, "
+                "\"frames_per_exit\": {%s}, \"runs\": [%s]}\n",
                 arch.c_str(), bundle->manifest().width, o.width, o.height, o.format.c_str(), o.frames, o.threads,
-                bare_fps, pipe_fps, ratio, inference_ms, runs.c_str());
+                bare_fps, pipe_fps, ratio, inference_ms, o.early_exit ? "true" : "false", best_pipe.compute_fraction,
+                exits_json.c_str(), runs.c_str());
   } else {
     std::printf("bundle %s (%s, width %g), %dx%d %s frames, %d timed (+%d warm-up), %d threads, best of %d\n",
                 o.bundle.c_str(), arch.c_str(), bundle->manifest().width, o.width, o.height, o.format.c_str(),
@@ -368,6 +412,10 @@ int main(int argc, char** argv) {
     std::printf("pipeline (appsrc ! gearnn):   %8.3f frames/s  (%.1f ms/frame: %.1f in segment_into(), %.1f around it)\n",
                 pipe_fps, 1000.0 / pipe_fps, inference_ms, around_ms);
     std::printf("ratio pipeline / bare:        %8.3f\n", ratio);
+    if (o.early_exit)
+      std::printf("early exits (pipeline): %s of the frames; mean compute %.3f of the network's\n",
+                  exits_text.empty() ? "none reported (the bundle has no exits)" : exits_text.c_str(),
+                  best_pipe.compute_fraction);
   }
   return 0;
 }

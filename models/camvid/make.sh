@@ -11,6 +11,7 @@
 #   nearclean  like-for-like check: JPEG 90 and 100 alone, every method, val and 0006R0
 #   stream     the ABR bundle measured through the elements on a bitrate ladder
 #   exits      FlexDNN early exits added to the ABR bundle, against BranchyNet-style exits and smaller inputs
+#   expected   each ABR level's mIoU on 0006R0 recorded in the bundle (the meta's expected-miou, the ABR hint)
 #
 # Every step resumes where it stopped (training checkpoints every epoch, adapt
 # keeps finished levels). Work files (checkpoints, whole fine-tuned models,
@@ -167,9 +168,13 @@ step_nearclean() {
 # at most 1 mIoU point lost; BranchyNet-style exits (the first heads at every
 # stride-8 stage, thresholds only) for comparison; the report on val and on
 # 0006R0, clean frames and the ladder's levels, with and without adaptors.
+# The first heads have 2 convs of 128 channels (as wide as the stages they
+# follow; the command's default of twice that takes three times as long to
+# train on 2 cores).
 step_exits() {
   local ship=models/camvid-abr exits_common=(--epochs "${EXIT_EPOCHS:-20}" --prune-epochs "${EXIT_PRUNE_EPOCHS:-6}"
-                                             --exclude-sequence "$heldout" --max-loss 1)
+                                             --channels "${EXIT_CHANNELS:-128}" --exclude-sequence "$heldout"
+                                             --max-loss 1)
   run "$gearnn" exits "${common[@]}" "${exits_common[@]}" --bundle "$ship" --work "$work/exits.work" -o "$ship"
   run "$gearnn" exits "${common[@]}" "${exits_common[@]}" --fixed --bundle "$ship" --work "$work/exits.work" \
     -o "$work/abr-branchy"
@@ -179,6 +184,15 @@ step_exits() {
   run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split train --only-sequence "$heldout" \
     --title "Early exits in camvid-abr on CamVid $heldout (held out of every training)" -o "$ship/exits-report-$heldout"
   "$gearnn" inspect "$ship" > "$ship/inspect.txt"
+}
+
+# Each ABR level's accuracy on the held-out street, written into the bundle's
+# manifest (weights untouched): what the element reports as expected-miou and
+# what its ABR hint (target-miou) compares with the target.
+step_expected() {
+  run "$gearnn" eval "${common[@]}" --split train --only-sequence "$heldout" --levels "$abr_levels" \
+    --bundle models/camvid-abr --methods gearnn --write-expected --quiet -o "$work/expected-abr"
+  "$gearnn" inspect models/camvid-abr > models/camvid-abr/inspect.txt
 }
 
 step_abr() { mkdir -p models/camvid-abr && adapt_and_compare abr "$abr_levels" "$abr_base_level"; }

@@ -130,7 +130,9 @@ int run_exits(const std::vector<std::string>& argv) {
   ExitEvidence evidence;
   std::vector<ExitHead> heads;
   for (size_t c = 0; c < stages.size(); ++c) {
-    ExitSpec spec{stages[c], convs};
+    ExitSpec spec;
+    spec.after = stages[c];
+    spec.convs = convs;
     const int64_t stage_channels = arch.stages()[train.stages[c]].channels;
     spec.channels = convs > 0 ? args.get_int("--channels", int(std::max<int64_t>(16, 2 * stage_channels))) : 0;
     ExitHead head = initial_exit_head(arch, spec, first.seed + c);

@@ -25,7 +25,12 @@ ExitFrames collect_exit_frames(const Bundle& bundle, size_t level, const Dataset
   c10::InferenceMode guard;
   const Architecture& arch = bundle.architecture();
   ExitFrames f;
-  for (const std::string& s : stages) f.stages.push_back(exit_head_layout(arch, ExitSpec{s, 0}).stage);
+  for (const std::string& s : stages) {
+    ExitSpec bare;  // a classifier alone: only its stage matters here
+    bare.after = s;
+    bare.convs = 0;
+    f.stages.push_back(exit_head_layout(arch, bare).stage);
+  }
   if (!std::is_sorted(f.stages.begin(), f.stages.end()) ||
       std::adjacent_find(f.stages.begin(), f.stages.end()) != f.stages.end())
     throw Error("exit stages must be distinct and in trunk order");

@@ -9,6 +9,8 @@ caps, QP from the bitstream), and that every frame has a mask. Then the
 same ladder through throttled_http.py, whose bandwidth rises from 150 kbit/s
 to 5 Mbit/s after 1 s, played in real time with no connection-bitrate:
 dashdemux2 switches up on its own measured rate, and the adaptor follows.
+Last, an HLS ladder defined by bitrate (MPEG-TS segments, master.m3u8) through
+the same throttled server and hlsdemux2, switching up on its own as well.
 """
 import os
 import subprocess
@@ -32,6 +34,18 @@ def make_ladder(out):
                     "-g", "10", "-keyint_min", "10", "-sc_threshold", "0",
                     "-f", "dash", "-seg_duration", "1", "-use_template", "1", "-use_timeline", "0",
                     "-adaptation_sets", "id=0,streams=v", os.path.join(out, "manifest.mpd")], check=True)
+
+
+def make_hls_ladder(out):
+    source = ["-i", VTEST] if os.path.exists(VTEST) else ["-f", "lavfi", "-i", "testsrc2=size=768x576:rate=10"]
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *source, "-t", "6", "-r", "10",
+                    "-map", "0:v", "-map", "0:v", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                    "-filter:v:0", "scale=240:180", "-b:v:0", "80k", "-maxrate:v:0", "80k", "-bufsize:v:0", "160k",
+                    "-filter:v:1", "scale=480:360", "-b:v:1", "1200k", "-maxrate:v:1", "1200k",
+                    "-bufsize:v:1", "2400k", "-g", "10", "-keyint_min", "10", "-sc_threshold", "0",
+                    "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod",
+                    "-hls_segment_filename", os.path.join(out, "rep%v_%03d.ts"), "-master_pl_name", "master.m3u8",
+                    "-var_stream_map", "v:0 v:1", os.path.join(out, "rep%v.m3u8")], check=True)
 
 
 def main():
@@ -90,7 +104,28 @@ def main():
         for r in records:
             assert r["level"].startswith(f"{r['width']}x{r['height']}-"), r
         assert summary["masks"] == 60
-    print("dash end to end: ok")
+
+        # HLS: the same natural ABR through hlsdemux2.
+        hls = os.path.join(tmp, "hls")
+        os.makedirs(hls)
+        make_hls_ladder(hls)
+        assert dash_play.manifest_name(hls) == "master.m3u8"
+        with ThrottledServer(hls, "0:150000,1:5000000") as server:
+            url = f"http://127.0.0.1:{server.port}/master.m3u8"
+            summary = dash_play.play(url, bundle, sync=True, threads=1, timeout_s=120)
+        print("\n".join(server.log))
+        dash_play.print_summary(summary)
+        records = summary["records"]
+        assert summary["frames"] == 60, summary["frames"]
+        sizes = [(r["width"], r["height"]) for r in records]
+        assert sizes[0] == (240, 180), f"HLS started on {sizes[0]} at 150 kbit/s"
+        assert (480, 360) in sizes, "hlsdemux2 did not switch up when the bandwidth rose"
+        assert any(".ts" in line for line in server.log), "no MPEG-TS segment was served"
+        for r in records:
+            assert r["level"].startswith(f"{r['width']}x{r['height']}-"), r
+            assert r["qp"] > 0, r
+        assert summary["masks"] == 60
+    print("dash and hls end to end: ok")
     return 0
 
 

@@ -457,16 +457,76 @@ TEST(Gearnn, ExpectedAccuracyReachesMetaAndMessages) {
     const Seg seg = read_seg(out);
     gst_buffer_unref(out);
     EXPECT_EQ(bool(seg.s.has_expected), with);
-    if (with) EXPECT_DOUBLE_EQ(seg.s.expected_miou, 41.0);
+    if (with) {
+      EXPECT_DOUBLE_EQ(seg.s.expected_miou, 41.0);
+    }
     auto switches = element_messages(bus, "gearnn-level-switch");
     ASSERT_EQ(switches.size(), 1u);
     double expected = 0;
     EXPECT_EQ(bool(gst_structure_get_double(switches[0], "expected-miou", &expected)), with);
-    if (with) EXPECT_DOUBLE_EQ(expected, 41.0);
+    if (with) {
+      EXPECT_DOUBLE_EQ(expected, 41.0);
+    }
     for (auto* s : switches) gst_structure_free(s);
     gst_element_set_bus(h->element, nullptr);
     gst_object_unref(bus);
   }
+}
+
+// target-miou: abr-hint names the cheapest representation played so far whose
+// level's expected mIoU meets the target, and follows a new target while playing.
+TEST(Gearnn, AbrHintNamesTheCheapestRepresentationThatMeetsTheTarget) {
+  const std::string dir = scratch_dir("gst-abr-hint");
+  fs::remove_all(dir);
+  fs::copy(abr_bundle(), dir, fs::copy_options::recursive);
+  gearnn::Manifest m = gearnn::read_manifest(dir + "/manifest.json");
+  for (auto& l : m.levels) {
+    const int w = l.distortion.resolution->width;
+    l.expected = gearnn::ExpectedAccuracy{w == 480 ? 60.0 : w == 320 ? 55.0 : 45.0, {}, "test"};
+  }
+  gearnn::write_manifest(dir + "/manifest.json", m);
+
+  auto h = gearnn_harness("bundle=" + dir + " level-source=caps target-miou=50");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  GstElement* nn = gst_harness_find_element(h.get(), "gearnn");
+  const auto hint = [&] {
+    gchar* v = nullptr;
+    g_object_get(nn, "abr-hint", &v, nullptr);
+    std::string out = v ? v : "";
+    g_free(v);
+    return out;
+  };
+  int pts = 0;
+  const auto play = [&](int w, int h_, int frames) {
+    gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, w, h_).c_str());
+    for (int i = 0; i < frames; ++i) gst_buffer_unref(push_pull(h.get(), make_frame(GST_VIDEO_FORMAT_I420, w, h_, 0), pts++));
+  };
+  play(480, 360, 2);
+  EXPECT_EQ(hint(), "480x360");
+  play(320, 240, 2);
+  EXPECT_EQ(hint(), "320x240") << "320x240 meets 50 and costs less";
+  play(240, 180, 2);
+  EXPECT_EQ(hint(), "320x240") << "240x180 (45) misses the target";
+  g_object_set(nn, "target-miou", 58.0, nullptr);
+  play(240, 180, 1);
+  EXPECT_EQ(hint(), "480x360");
+
+  auto messages = element_messages(bus, "gearnn-abr-hint");
+  ASSERT_EQ(messages.size(), 3u);
+  int width = 0;
+  gboolean meets = FALSE;
+  double expected = 0;
+  ASSERT_TRUE(gst_structure_get_int(messages[1], "width", &width));
+  EXPECT_EQ(width, 320);
+  ASSERT_TRUE(gst_structure_get_boolean(messages[1], "meets-target", &meets));
+  EXPECT_TRUE(meets);
+  ASSERT_TRUE(gst_structure_get_double(messages[1], "expected-miou", &expected));
+  EXPECT_DOUBLE_EQ(expected, 55.0);
+  for (auto* s : messages) gst_structure_free(s);
+  gst_object_unref(nn);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
 }
 
 // With early-exit on, every frame gets a map and its meta says where it left

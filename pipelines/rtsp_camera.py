@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""An RTSP camera on loopback, served by gst-rtsp-server and received with
+rtspsrc through gearnn.
+
+    pipelines/rtsp_camera.py --bundle BUNDLE [--video FILE] [--size WxH]
+        [--kbps K] [--frames N] [--protocols udp|tcp] [--threads N]
+        [--summary OUT.json]
+
+Server (GstRtspServer on 127.0.0.1, a free port; mount /camera), one
+session per client, in real time:
+
+    filesrc ! decodebin ! videoconvert ! videoscale ! x264enc tune=zerolatency
+        bitrate=K ! rtph264pay name=pay0
+
+Client:
+
+    rtspsrc location=rtsp://127.0.0.1:PORT/camera ! rtph264depay ! h264parse !
+        gearnnquality ! avdec_h264 ! gearnn ! appsink
+
+The summary gives the frames received (each with its class map), the mean
+measured QP and the levels chosen. Needs gir1.2-gst-rtsp-server-1.0.
+"""
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary  # noqa: E402
+
+import gi  # noqa: E402
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_VIDEO = os.path.join(ROOT, "models", "camvid-clip", "0006R0.mp4")
+
+
+class RtspCamera:
+    """gst-rtsp-server on 127.0.0.1 (a free port) serving `video` at /camera, its own main loop in a thread."""
+
+    def __init__(self, video, size, kbps, frames=0):
+        w, h = size
+        self.context = GLib.MainContext.new()
+        self.loop = GLib.MainLoop.new(self.context, False)
+        self.server = GstRtspServer.RTSPServer.new()
+        self.server.set_address("127.0.0.1")
+        self.server.set_service("0")
+        factory = GstRtspServer.RTSPMediaFactory.new()
+        factory.set_launch(
+            f'( filesrc location="{video}" ! decodebin ! videoconvert ! videoscale ! '
+            f'video/x-raw,format=I420,width={w},height={h},pixel-aspect-ratio=1/1 ! '
+            f'identity name=frames ! x264enc tune=zerolatency speed-preset=veryfast bitrate={kbps} key-int-max=10 ! '
+            f'rtph264pay name=pay0 pt=96 config-interval=-1 )')
+        # Each client's media gets its own frame limit (the camera's file is cut there).
+        factory.connect("media-configure", lambda _f, media: media.get_element().get_by_name("frames")
+                        .get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, FrameLimit(frames).probe))
+        self.server.get_mount_points().add_factory("/camera", factory)
+        if self.server.attach(self.context) == 0:
+            raise RuntimeError("the RTSP server could not listen on 127.0.0.1")
+        self.port = self.server.get_bound_port()
+        self.thread = threading.Thread(target=self.loop.run, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.loop.quit()
+        self.thread.join(timeout=5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def client_description(url, bundle, threads, protocols):
+    return (f'rtspsrc location="{url}" latency=200 protocols={protocols} ! rtph264depay ! h264parse ! '
+            f'gearnnquality ! avdec_h264 ! gearnn name=nn bundle="{bundle}" threads={threads} ! '
+            f'appsink name=out sync=false max-buffers=0')
+
+
+def play(bundle, video=DEFAULT_VIDEO, size=(480, 360), kbps=400, threads=0, protocols="udp", frames_to_send=0,
+         log=print, idle_s=3.0, timeout_s=600):
+    """Serves `video` over RTSP and plays it through gearnn; returns the summary dict."""
+    Gst.init(None)
+    if not os.path.isfile(video):
+        raise RuntimeError(f"{video}: no such video file")
+    frames, switches, error, eos = [], [], None, False
+    with RtspCamera(video, size, kbps, frames_to_send) as camera:
+        url = f"rtsp://127.0.0.1:{camera.port}/camera"
+        log(f"serving {os.path.basename(video)} at {url} ({size[0]}x{size[1]}, {kbps} kbit/s)")
+        pipeline = Gst.parse_launch(client_description(url, bundle, threads, protocols))
+        out = pipeline.get_by_name("out")
+        t0 = last = time.monotonic()
+        if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+            raise RuntimeError(f"{url}: the client pipeline does not start")
+        try:
+            while True:
+                for msg in drain(pipeline.get_bus()):
+                    if msg.type == Gst.MessageType.ERROR:
+                        error = error_text(msg)
+                    elif msg.type == Gst.MessageType.EOS:
+                        eos = True
+                    elif msg.type == Gst.MessageType.ELEMENT and \
+                            msg.get_structure().get_name() == "gearnn-level-switch":
+                        s = msg.get_structure()
+                        switches.append(s.get_value("to"))
+                        log(f"  adaptor {s.get_value('from') or '(start)'} -> {s.get_value('to')} "
+                            f"(measured {s.get_value('measured')})")
+                if error or eos:
+                    break
+                sample = out.emit("try-pull-sample", 50 * Gst.MSECOND)
+                now = time.monotonic()
+                if sample is not None:
+                    frames.append(frame_of(sample, len(frames), now - t0))
+                    last = now
+                elif frames and now - last > idle_s:
+                    break  # the camera's file ended; RTCP BYE may or may not reach us first
+                elif now - t0 > timeout_s:
+                    error = f"{url}: no frames after {timeout_s} s" if not frames else f"timed out after {timeout_s} s"
+                    break
+        finally:
+            pipeline.set_state(Gst.State.NULL)
+    if error:
+        raise RuntimeError(error)
+    levels, qp = levels_summary(frames)
+    return {"url": url, "frames": len(frames), "masks": sum(f.mask_ok for f in frames),
+            "sizes": sorted({f"{f.width}x{f.height}" for f in frames}), "mean_qp": qp, "levels": levels,
+            "switches": max(0, len(switches) - 1), "ended_by": "eos" if eos else "idle",
+            "records": [f.__dict__ for f in frames]}
+
+
+def print_summary(summary, out=sys.stdout):
+    qp = f"{summary['mean_qp']:.1f}" if summary["mean_qp"] is not None else "-"
+    print(f"{summary['url']}: {summary['frames']} frames ({summary['masks']} with a map), sizes "
+          f"{', '.join(summary['sizes'])}, mean QP {qp}, ended by {summary['ended_by']}", file=out)
+    print("levels: " + ", ".join(f"{k} x{v}" for k, v in summary["levels"].items()), file=out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bundle", required=True)
+    ap.add_argument("--video", default=DEFAULT_VIDEO, help="default: the shipped CamVid clip")
+    ap.add_argument("--size", default="480x360")
+    ap.add_argument("--kbps", type=int, default=400, help="the camera's bitrate")
+    ap.add_argument("--frames", type=int, default=0, help="the camera sends this many frames (0: the whole video)")
+    ap.add_argument("--protocols", choices=["udp", "tcp"], default="udp", help="RTP transport")
+    ap.add_argument("--threads", type=int, default=0, help="gearnn threads (0: LibTorch's default)")
+    ap.add_argument("--summary", help="write the summary (JSON) here")
+    args = ap.parse_args()
+    try:
+        size = tuple(int(v) for v in args.size.split("x"))
+    except ValueError:
+        ap.error("--size takes WxH")
+    try:
+        summary = play(args.bundle, args.video, size, args.kbps, args.threads, args.protocols, args.frames)
+    except RuntimeError as e:
+        print(f"rtsp_camera: {e}", file=sys.stderr)
+        return 1
+    print_summary(summary)
+    if args.summary:
+        with open(args.summary, "w") as f:
+            json.dump(summary, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
