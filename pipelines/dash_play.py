@@ -180,6 +180,16 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
     hints = []
     demuxers = []
     pending = sorted(switches)
+    # The demuxers clamp their measured rate to max-bitrate, but take a forced
+    # connection-bitrate as it is: a forced rate is clamped to the hint's cap here.
+    forced = {"bps": start_bps, "cap": 0}
+
+    def force(bps):
+        forced["bps"] = bps
+        effective = min(bps, forced["cap"]) if forced["cap"] and bps else bps
+        for demux in demuxers:
+            demux.set_property("connection-bitrate", int(effective))
+        return effective
 
     def on_element(_bin, _sub, element):
         factory = element.get_factory()
@@ -224,6 +234,9 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
                     cap = selecting_bitrate(ladder[size]) if s.get_value("meets-target") and size in ladder else 0
                     for demux in demuxers:
                         demux.set_property("max-bitrate", cap)
+                    forced["cap"] = cap
+                    if forced["bps"]:
+                        force(forced["bps"])
                     hints.append({"size": f"{size[0]}x{size[1]}", "level": s.get_value("level"),
                                   "expected_miou": s.get_value("expected-miou"), "max_bitrate": cap})
                     log(f"  ABR hint {size[0]}x{size[1]} ({s.get_value('level')}, expected mIoU "
@@ -260,9 +273,9 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
                 expected_miou=s.get_value("expected-miou") if s and s.has_field("expected-miou") else -1.0))
             while pending and len(records) >= pending[0][0]:
                 frame, bps = pending.pop(0)
-                for demux in demuxers:
-                    demux.set_property("connection-bitrate", int(bps))
-                log(f"frame {len(records)}: connection-bitrate -> {bps}")
+                effective = force(bps)
+                log(f"frame {len(records)}: connection-bitrate -> {effective}"
+                    + (f" (asked {bps}, capped by the ABR hint)" if effective != bps else ""))
         wall = time.monotonic() - t0
         if not error and not eos_seen:
             # Let the file and mask branches finish (the pipeline posts EOS once every sink has it).

@@ -9,9 +9,12 @@ caps, QP from the bitstream), and that every frame has a mask. Then the
 same ladder through throttled_http.py, whose bandwidth rises from 150 kbit/s
 to 5 Mbit/s after 1 s, played in real time with no connection-bitrate:
 dashdemux2 switches up on its own measured rate, and the adaptor follows.
-Last, an HLS ladder defined by bitrate (MPEG-TS segments, master.m3u8) through
+With target-miou set and expected accuracies in the bundle, the ABR hint
+caps the demuxer at the cheap representation that meets the target, so the
+raised connection-bitrate no longer moves it up. Last, an HLS ladder defined by bitrate (MPEG-TS segments, master.m3u8) through
 the same throttled server and hlsdemux2, switching up on its own as well.
 """
+import json
 import os
 import subprocess
 import sys
@@ -89,6 +92,28 @@ def main():
         assert summary["masks"] == 60
         pngs = sorted(os.listdir(masks))
         assert len(pngs) == 60, len(pngs)
+
+        # The ABR hint: 240x180 levels expect 50, 480x360 levels 60; a target of 45
+        # is met by 240x180, so the player caps max-bitrate there as soon as it
+        # has played it, and the switch to r1 at frame 10 does not happen.
+        hinted = os.path.join(tmp, "bundle-expected")
+        subprocess.run(["cp", "-r", bundle, hinted], check=True)
+        with open(os.path.join(hinted, "manifest.json")) as f:
+            manifest = json.load(f)
+        for level in manifest["levels"]:
+            level["expected"] = {"miou": 50.0 if level["name"].startswith("240x180") else 60.0, "split": "test"}
+        with open(os.path.join(hinted, "manifest.json"), "w") as f:
+            json.dump(manifest, f)
+        with dash_play.HttpServer(ladder) as server:
+            url = f"http://127.0.0.1:{server.port}/manifest.mpd"
+            capped = dash_play.play(url, hinted, switches=[(10, "r1")], start_bps="r0", threads=1, timeout_s=120,
+                                    target_miou=45)
+        dash_play.print_summary(capped)
+        assert capped["abr_hints"] and capped["abr_hints"][0]["size"] == "240x180", capped["abr_hints"]
+        assert capped["abr_hints"][0]["max_bitrate"] > 0, capped["abr_hints"]
+        assert {(r["width"], r["height"]) for r in capped["records"]} == {(240, 180)}, \
+            "the demuxer went past the hinted representation"
+        assert capped["mean_expected_miou"] == 50.0, capped["mean_expected_miou"]
 
         # Natural ABR: no connection-bitrate, the server's bandwidth changes.
         with ThrottledServer(ladder, "0:150000,1:5000000") as server:
