@@ -1,6 +1,9 @@
-"""What the live-source players share: one record per frame out of `gearnn`
-(read from its segmentation meta at an appsink), the bus drained without
-blocking, and per-stretch summaries of the levels chosen."""
+"""What the live-source players share: the build's plugin found when the
+environment names none, one record per frame out of `gearnn` (read from its
+segmentation meta at an appsink), the bus drained without blocking, and
+per-stretch summaries of the levels chosen."""
+import glob
+import os
 from collections import Counter
 from dataclasses import dataclass
 
@@ -10,6 +13,22 @@ gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
 SEG_META = "GearnnSegmentationMeta"
+
+
+def _point_at_build():
+    """As pipelines/common.sh: without a GST_PLUGIN_PATH, the newest build's plugin (and its registry)."""
+    if os.environ.get("GST_PLUGIN_PATH"):
+        return
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    builds = [b for b in [os.path.join(root, "build")] + glob.glob(os.path.join(root, "build-*"))
+              if os.path.isfile(os.path.join(b, "gst", "libgstgearnn.so"))]
+    if builds:
+        build = max(builds, key=lambda b: os.path.getmtime(os.path.join(b, "gst", "libgstgearnn.so")))
+        os.environ["GST_PLUGIN_PATH"] = os.path.join(build, "gst")
+        os.environ.setdefault("GST_REGISTRY", os.path.join(build, "gst-registry.bin"))
+
+
+_point_at_build()
 
 
 @dataclass

@@ -2,7 +2,7 @@
 """A room of IoT cameras over HTTP multipart JPEG (MJPEG), each at its own
 JPEG quality, segmented in one process through one resident bundle.
 
-    pipelines/mjpeg_cameras.py --bundle BUNDLE [--qualities Q,Q,...]
+    pipelines/mjpeg_cameras.py [--bundle BUNDLE] [--qualities Q,Q,...]
         [--video FILE] [--size WxH] [--frames N] [--fps F] [--threads N]
         [--summary OUT.json]
 
@@ -186,14 +186,16 @@ def print_summary(summary, out=sys.stdout):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bundle", required=True)
-    ap.add_argument("--qualities", default="15,35,60,90", help="one camera per JPEG quality (1..100)")
+    ap.add_argument("--bundle", default=os.path.join(ROOT, "models", "camvid-jpeg"),
+                    help="default: the shipped models/camvid-jpeg")
+    ap.add_argument("--qualities", default="20,40,70,90", help="one camera per JPEG quality (1..100)")
     ap.add_argument("--video", default=DEFAULT_VIDEO, help="default: the shipped CamVid clip")
     ap.add_argument("--size", default="480x360")
     ap.add_argument("--frames", type=int, default=30, help="frames per camera")
     ap.add_argument("--fps", type=float, default=5)
     ap.add_argument("--threads", type=int, default=1, help="gearnn threads per camera")
-    ap.add_argument("--summary", help="write the summary (JSON) here")
+    ap.add_argument("--summary", default=os.path.join(ROOT, "demo-output", "mjpeg", "summary.json"),
+                    help="write the summary (JSON) here (default demo-output/mjpeg/summary.json)")
     args = ap.parse_args()
     try:
         qualities = [int(q) for q in args.qualities.split(",")]
@@ -209,8 +211,10 @@ def main():
         return 1
     print_summary(summary)
     if args.summary:
+        os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
         with open(args.summary, "w") as f:
             json.dump(summary, f, indent=1)
+        print(f"wrote {args.summary}")
     return 0
 
 

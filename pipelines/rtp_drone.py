@@ -3,7 +3,7 @@
 follows a link-quality schedule while playing, packets may be lost, and the
 receiver's adaptor follows the stream's QP at one resolution.
 
-    pipelines/rtp_drone.py --bundle BUNDLE [--video FILE] [--size WxH]
+    pipelines/rtp_drone.py [--bundle BUNDLE] [--video FILE] [--size WxH]
         [--schedule T:BPS,...] [--loss SHARE] [--seed N] [--frames N]
         [--threads N] [--summary OUT.json]
 
@@ -225,7 +225,8 @@ def print_summary(summary, out=sys.stdout):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bundle", required=True)
+    ap.add_argument("--bundle", default=os.path.join(ROOT, "models", "camvid-abr"),
+                    help="default: the shipped models/camvid-abr")
     ap.add_argument("--video", default=DEFAULT_VIDEO, help="default: the shipped CamVid clip")
     ap.add_argument("--size", default="480x360", help="the feed's resolution (fixed)")
     ap.add_argument("--fps", type=int, default=0, help="re-time the video to this rate (0: as it is)")
@@ -236,7 +237,8 @@ def main():
     ap.add_argument("--latency", type=int, default=200, help="jitter buffer latency, ms")
     ap.add_argument("--frames", type=int, default=0, help="send this many frames (0: the whole video)")
     ap.add_argument("--threads", type=int, default=0, help="gearnn threads (0: LibTorch's default)")
-    ap.add_argument("--summary", help="write the summary (JSON) here")
+    ap.add_argument("--summary", default=os.path.join(ROOT, "demo-output", "rtp", "summary.json"),
+                    help="write the summary (JSON) here (default demo-output/rtp/summary.json)")
     args = ap.parse_args()
     try:
         size = tuple(int(v) for v in args.size.split("x"))
@@ -253,8 +255,10 @@ def main():
         return 1
     print_summary(summary)
     if args.summary:
+        os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
         with open(args.summary, "w") as f:
             json.dump(summary, f, indent=1)
+        print(f"wrote {args.summary}")
     return 0
 
 

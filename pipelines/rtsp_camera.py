@@ -2,7 +2,7 @@
 """An RTSP camera on loopback, served by gst-rtsp-server and received with
 rtspsrc through gearnn.
 
-    pipelines/rtsp_camera.py --bundle BUNDLE [--video FILE] [--size WxH]
+    pipelines/rtsp_camera.py [--bundle BUNDLE] [--video FILE] [--size WxH]
         [--kbps K] [--frames N] [--protocols udp|tcp] [--threads N]
         [--summary OUT.json]
 
@@ -144,14 +144,16 @@ def print_summary(summary, out=sys.stdout):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bundle", required=True)
+    ap.add_argument("--bundle", default=os.path.join(ROOT, "models", "camvid-abr"),
+                    help="default: the shipped models/camvid-abr")
     ap.add_argument("--video", default=DEFAULT_VIDEO, help="default: the shipped CamVid clip")
     ap.add_argument("--size", default="480x360")
     ap.add_argument("--kbps", type=int, default=400, help="the camera's bitrate")
     ap.add_argument("--frames", type=int, default=0, help="the camera sends this many frames (0: the whole video)")
     ap.add_argument("--protocols", choices=["udp", "tcp"], default="udp", help="RTP transport")
     ap.add_argument("--threads", type=int, default=0, help="gearnn threads (0: LibTorch's default)")
-    ap.add_argument("--summary", help="write the summary (JSON) here")
+    ap.add_argument("--summary", default=os.path.join(ROOT, "demo-output", "rtsp", "summary.json"),
+                    help="write the summary (JSON) here (default demo-output/rtsp/summary.json)")
     args = ap.parse_args()
     try:
         size = tuple(int(v) for v in args.size.split("x"))
@@ -164,8 +166,10 @@ def main():
         return 1
     print_summary(summary)
     if args.summary:
+        os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
         with open(args.summary, "w") as f:
             json.dump(summary, f, indent=1)
+        print(f"wrote {args.summary}")
     return 0
 
 
