@@ -475,9 +475,13 @@ static gboolean gst_gearnn_start(GstBaseTransform* trans) {
 // the streaming thread adopts it at the next frame (adopt_swapped_bundle).
 static void begin_bundle_swap(GstGearnn* self) {
   GST_OBJECT_LOCK(self);
-  const gboolean selection_changed = self->selection_changed;  // still owed to the running selector
+  // Changes still owed to the running selector, model and hint tracker.
+  const gboolean selection_changed = self->selection_changed, exits_changed = self->exits_changed,
+                 target_changed = self->target_changed;
   RunConfig config = run_config(self);
   self->selection_changed = selection_changed;
+  self->exits_changed = exits_changed;
+  self->target_changed = target_changed;
   config.inherited_threads = self->run ? self->run->inherited_threads : at::get_num_threads();
   GST_OBJECT_UNLOCK(self);
   GST_INFO_OBJECT(self, "loading bundle %s", config.bundle.c_str());
@@ -492,6 +496,24 @@ static void name_running_bundle(GstGearnn* self, const std::string& refused) {
     self->bundle = g_strdup(self->run->bundle_path.c_str());
   }
   GST_OBJECT_UNLOCK(self);
+}
+
+// The hint changed: the property and a gearnn-abr-hint message.
+static void publish_hint(GstGearnn* self, GstBuffer* buf, const gearnn::AbrHintTracker& tracker) {
+  const auto& hint = tracker.current();
+  const auto& levels = self->run->engine->bundle().manifest().levels;
+  const std::string size = hint ? std::to_string(hint->width) + "x" + std::to_string(hint->height) : "";
+  GST_OBJECT_LOCK(self);
+  g_free(self->abr_hint);
+  self->abr_hint = g_strdup(size.c_str());
+  GST_OBJECT_UNLOCK(self);
+  GstStructure* s = gst_structure_new(
+      "gearnn-abr-hint", "width", G_TYPE_INT, hint ? hint->width : 0, "height", G_TYPE_INT, hint ? hint->height : 0,
+      "level", G_TYPE_STRING, hint ? levels[hint->level].name.c_str() : "", "expected-miou", G_TYPE_DOUBLE,
+      hint ? hint->expected_miou : 0.0, "meets-target", G_TYPE_BOOLEAN, gboolean(hint && hint->meets_target),
+      "target-miou", G_TYPE_DOUBLE, tracker.target(), "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf), nullptr);
+  GST_INFO_OBJECT(self, "ABR hint: %s", size.empty() ? "(none)" : size.c_str());
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 // Streaming thread, at a frame boundary: takes a finished swap. A bundle that
@@ -531,9 +553,12 @@ static void adopt_swapped_bundle(GstGearnn* self, GstBuffer* buf) {
   Running* old = self->run;
   self->run = fresh.release();
   g_clear_pointer(&self->current_level, g_free);
-  self->selection_changed = TRUE;  // properties set during the load reach the new selector
+  // Properties set during the load reach the new selector, model and tracker.
+  self->selection_changed = self->exits_changed = self->target_changed = TRUE;
+  const bool had_hint = self->abr_hint && *self->abr_hint;
   GST_OBJECT_UNLOCK(self);
   delete old;  // the old resident bundle goes when its last element lets go
+  if (had_hint) publish_hint(self, buf, *self->run->hint);  // the old bundle's hint no longer holds
   gst_element_post_message(
       GST_ELEMENT(self),
       gst_message_new_element(GST_OBJECT(self),
@@ -565,6 +590,7 @@ static gboolean gst_gearnn_stop(GstBaseTransform* trans) {
   Running* run = self->run;
   self->run = nullptr;
   g_clear_pointer(&self->current_level, g_free);
+  g_clear_pointer(&self->abr_hint, g_free);
   GST_OBJECT_UNLOCK(self);
   delete run;
   self->have_info = FALSE;
@@ -631,24 +657,6 @@ static void post_switch(GstGearnn* self, GstBuffer* buf, std::optional<size_t> f
   GST_INFO_OBJECT(self, "level %s -> %s (measured %s) at %" GST_TIME_FORMAT,
                   from ? levels[*from].name.c_str() : "(none)", levels[to].name.c_str(), measured.describe().c_str(),
                   GST_TIME_ARGS(GST_BUFFER_PTS(buf)));
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
-}
-
-// The hint changed: the property and a gearnn-abr-hint message.
-static void publish_hint(GstGearnn* self, GstBuffer* buf, const gearnn::AbrHintTracker& tracker) {
-  const auto& hint = tracker.current();
-  const auto& levels = self->run->engine->bundle().manifest().levels;
-  const std::string size = hint ? std::to_string(hint->width) + "x" + std::to_string(hint->height) : "";
-  GST_OBJECT_LOCK(self);
-  g_free(self->abr_hint);
-  self->abr_hint = g_strdup(size.c_str());
-  GST_OBJECT_UNLOCK(self);
-  GstStructure* s = gst_structure_new(
-      "gearnn-abr-hint", "width", G_TYPE_INT, hint ? hint->width : 0, "height", G_TYPE_INT, hint ? hint->height : 0,
-      "level", G_TYPE_STRING, hint ? levels[hint->level].name.c_str() : "", "expected-miou", G_TYPE_DOUBLE,
-      hint ? hint->expected_miou : 0.0, "meets-target", G_TYPE_BOOLEAN, gboolean(hint && hint->meets_target),
-      "target-miou", G_TYPE_DOUBLE, tracker.target(), "pts", G_TYPE_UINT64, GST_BUFFER_PTS(buf), nullptr);
-  GST_INFO_OBJECT(self, "ABR hint: %s", size.empty() ? "(none)" : size.c_str());
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 

@@ -113,9 +113,13 @@ def representations(url):
     """[(bandwidth, width, height)] of the MPD's or master playlist's video representations, lowest first."""
     with urllib.request.urlopen(url, timeout=10) as f:
         text = f.read()
-    if url.endswith(".m3u8"):
-        found = [(int(b), int(w), int(h)) for b, w, h in
-                 re.findall(rb"#EXT-X-STREAM-INF:.*?\bBANDWIDTH=(\d+).*?\bRESOLUTION=(\d+)x(\d+)", text)]
+    if text.lstrip().startswith(b"#EXTM3U"):
+        found = []
+        for line in re.findall(rb"#EXT-X-STREAM-INF:(.*)", text):
+            bandwidth = re.search(rb"(?:^|,)BANDWIDTH=(\d+)", line)  # not AVERAGE-BANDWIDTH
+            size = re.search(rb"(?:^|,)RESOLUTION=(\d+)x(\d+)", line)
+            if bandwidth:
+                found.append((int(bandwidth[1]), int(size[1]) if size else 0, int(size[2]) if size else 0))
     else:
         found = [(int(r.get("bandwidth")), int(r.get("width", 0)), int(r.get("height", 0)))
                  for r in ET.fromstring(text).iter() if r.tag.endswith("Representation") and r.get("bandwidth")]
@@ -123,9 +127,10 @@ def representations(url):
 
 
 def selecting_bitrate(bandwidth):
-    """A bitrate that selects a representation of `bandwidth` and nothing above it: the
-    adaptive demuxers take the best representation whose bandwidth fits the bitrate
-    x bandwidth-target-ratio (0.8 by default)."""
+    """A connection-bitrate that selects a representation of `bandwidth`: the adaptive
+    demuxers take the best representation whose bandwidth fits a forced
+    connection-bitrate (as it is; a measured rate counts x bandwidth-target-ratio,
+    0.8, and is then clamped to max-bitrate). A quarter above it, for a margin."""
     return int(bandwidth / 0.8) + 1000
 
 
@@ -176,7 +181,9 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
         os.makedirs(masks, exist_ok=True)
     pipeline = Gst.parse_launch(build_description(url, bundle, overlay, masks, sync, threads,
                                                   early_exit=early_exit, target_miou=target_miou))
-    ladder = {(w, h): b for b, w, h in representations(url)} if target_miou else {}
+    ladder = {}  # frame size -> the lowest bandwidth of that size
+    for b, w, h in (representations(url) if target_miou else []):
+        ladder.setdefault((w, h), b)
     hints = []
     demuxers = []
     pending = sorted(switches)
@@ -231,7 +238,9 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
                 elif msg.type == Gst.MessageType.ELEMENT and msg.get_structure().get_name() == "gearnn-abr-hint":
                     s = msg.get_structure()
                     size = (s.get_value("width"), s.get_value("height"))
-                    cap = selecting_bitrate(ladder[size]) if s.get_value("meets-target") and size in ladder else 0
+                    # max-bitrate clamps the rate after bandwidth-target-ratio; a forced
+                    # connection-bitrate is compared as given: the bandwidth itself caps both.
+                    cap = ladder[size] if s.get_value("meets-target") and size in ladder else 0
                     for demux in demuxers:
                         demux.set_property("max-bitrate", cap)
                     forced["cap"] = cap

@@ -74,6 +74,16 @@ def error_text(msg):
     return f"{err.message} ({debug})"
 
 
+def start(pipeline, what):
+    """Sets `pipeline` PLAYING; raises RuntimeError with the bus's error (a bad bundle, a missing file) when it
+    cannot start."""
+    if pipeline.set_state(Gst.State.PLAYING) != Gst.StateChangeReturn.FAILURE:
+        return
+    msg = pipeline.get_bus().pop_filtered(Gst.MessageType.ERROR)
+    pipeline.set_state(Gst.State.NULL)
+    raise RuntimeError(f"{what} does not start" + (f": {error_text(msg)}" if msg else ""))
+
+
 def levels_summary(frames):
     """{level: frames} and the mean measured QP (None when nothing was measured)."""
     qps = [f.qp for f in frames if f.qp >= 0]

@@ -28,7 +28,7 @@ import time
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_frames import drain, error_text, frame_of  # noqa: E402
+from live_frames import drain, error_text, frame_of, start  # noqa: E402
 
 import gi  # noqa: E402
 
@@ -138,8 +138,7 @@ def play(bundle, qualities, video=DEFAULT_VIDEO, size=(480, 360), frames=30, fps
         sinks = [pipeline.get_by_name(f"out{k}") for k in range(len(qualities))]
         elements = {pipeline.get_by_name(f"nn{k}"): k for k in range(len(qualities))}
         t0, error = time.monotonic(), None
-        if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-            raise RuntimeError("the pipeline does not start")
+        start(pipeline, "the camera pipeline")
         try:
             while not error and not all(s.get_property("eos") for s in sinks):
                 for k, sink in enumerate(sinks):

@@ -23,9 +23,9 @@ Receiver:
         avdec_h264 ! gearnn ! appsink
 
 The log gives, per schedule stretch (frames by the time they reached udpsrc,
-their timestamp less the jitter buffer's latency, so a receiver slower than
-real time still counts each frame in the stretch it was sent in), the
-bitrate, the mean measured QP and the levels chosen; then what was lost: packets dropped by the sender's link,
+their timestamp, so a receiver slower than real time still counts each frame
+in the stretch it was sent in), the bitrate, the mean measured QP and the
+levels chosen; then what was lost: packets dropped by the sender's link,
 packets the jitter buffer counted lost, frames sent against frames received.
 """
 import argparse
@@ -38,7 +38,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary  # noqa: E402
+from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary, start  # noqa: E402
 from throttled_http import parse_schedule  # noqa: E402
 
 import gi  # noqa: E402
@@ -95,8 +95,11 @@ def receiver_description(bundle, port, threads, latency_ms):
 
 def video_fps(video):
     """The frame rate of `video`'s first video stream (10 when it says none)."""
-    from gi.repository import GstPbutils
-    info = GstPbutils.Discoverer.new(10 * Gst.SECOND).discover_uri(Gst.filename_to_uri(video))
+    from gi.repository import GLib, GstPbutils
+    try:
+        info = GstPbutils.Discoverer.new(10 * Gst.SECOND).discover_uri(Gst.filename_to_uri(video))
+    except GLib.Error as e:
+        raise RuntimeError(f"{video}: not a video GStreamer can play ({e.message})") from None
     streams = info.get_video_streams()
     if not streams or streams[0].get_framerate_num() <= 0:
         return 10
@@ -105,8 +108,8 @@ def video_fps(video):
 
 def stretch_of(schedule, t):
     k = 0
-    for i, (start, _) in enumerate(schedule):
-        if t >= start:
+    for i, (begin, _) in enumerate(schedule):
+        if t >= begin:
             k = i
     return k
 
@@ -127,10 +130,13 @@ def play(video, bundle, size=(480, 360), schedule=((0, 1_500_000),), loss=0.0, s
     encoder, out, jitter = sender.get_by_name("enc"), receiver.get_by_name("out"), receiver.get_by_name("jitter")
     received, switches, warnings = [], [], []
     error = None
-    if receiver.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-        raise RuntimeError("the receiver does not start")
+    start(receiver, "the receiver")
     t0 = time.monotonic()
-    sender.set_state(Gst.State.PLAYING)
+    try:
+        start(sender, "the sender")
+    except RuntimeError:
+        receiver.set_state(Gst.State.NULL)
+        raise
     stretch, sender_done_at, last_frame_at = 0, None, t0
     log(f"sending {video} at {size[0]}x{size[1]} to udp://127.0.0.1:{port}, "
         f"{schedule[0][1] // 1000} kbit/s" + (f", dropping {100 * loss:.1f}% of packets" if loss else ""))
@@ -179,16 +185,16 @@ def play(video, bundle, size=(480, 360), schedule=((0, 1_500_000),), loss=0.0, s
         receiver.set_state(Gst.State.NULL)
     if error:
         raise RuntimeError(error)
-    return summarize(received, switches, warnings, schedule, link, frames_sent.count, jitter_stats, latency_ms)
+    return summarize(received, switches, warnings, schedule, link, frames_sent.count, jitter_stats)
 
 
-def summarize(frames, switches, warnings, schedule, link, frames_sent, jitter_stats, latency_ms):
+def summarize(frames, switches, warnings, schedule, link, frames_sent, jitter_stats):
     stretches = []
-    for k, (start, bps) in enumerate(schedule):
+    for k, (begin, bps) in enumerate(schedule):
         end = schedule[k + 1][0] if k + 1 < len(schedule) else float("inf")
-        inside = [f for f in frames if start <= f.pts / 1e9 - latency_ms / 1000 < end]
+        inside = [f for f in frames if begin <= f.pts / 1e9 < end]
         levels, qp = levels_summary(inside)
-        stretches.append({"from_s": start, "bps": bps, "frames": len(inside), "mean_qp": qp, "levels": levels})
+        stretches.append({"from_s": begin, "bps": bps, "frames": len(inside), "mean_qp": qp, "levels": levels})
     return {
         "frames_sent": frames_sent,
         "frames": len(frames),

@@ -28,7 +28,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary  # noqa: E402
+from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary, start  # noqa: E402
 
 import gi  # noqa: E402
 
@@ -60,7 +60,8 @@ class RtspCamera:
         factory.connect("media-configure", lambda _f, media: media.get_element().get_by_name("frames")
                         .get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, FrameLimit(frames).probe))
         self.server.get_mount_points().add_factory("/camera", factory)
-        if self.server.attach(self.context) == 0:
+        self.source_id = self.server.attach(self.context)
+        if self.source_id == 0:
             raise RuntimeError("the RTSP server could not listen on 127.0.0.1")
         self.port = self.server.get_bound_port()
         self.thread = threading.Thread(target=self.loop.run, daemon=True)
@@ -69,6 +70,9 @@ class RtspCamera:
     def stop(self):
         self.loop.quit()
         self.thread.join(timeout=5)
+        source = self.context.find_source_by_id(self.source_id)
+        if source:
+            source.destroy()  # closes the listening socket
 
     def __enter__(self):
         return self
@@ -96,8 +100,7 @@ def play(bundle, video=DEFAULT_VIDEO, size=(480, 360), kbps=400, threads=0, prot
         pipeline = Gst.parse_launch(client_description(url, bundle, threads, protocols))
         out = pipeline.get_by_name("out")
         t0 = last = time.monotonic()
-        if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-            raise RuntimeError(f"{url}: the client pipeline does not start")
+        start(pipeline, f"the client of {url}")
         try:
             while True:
                 for msg in drain(pipeline.get_bus()):

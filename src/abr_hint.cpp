@@ -1,6 +1,6 @@
 #include "abr_hint.h"
 
-#include <tuple>
+#include <cstdint>
 
 namespace gearnn {
 
@@ -33,11 +33,7 @@ void AbrHintTracker::clear() {
 
 std::optional<AbrHint> AbrHintTracker::compute() const {
   if (target_ <= 0) return std::nullopt;
-  // Cheaper first: fewer pixels, then a coarser QP descriptor (higher QP).
-  const auto cost = [&](const Seen& s) {
-    const auto& qp = (*levels_)[s.level].distortion.h264_qp;
-    return std::make_tuple(int64_t(s.width) * s.height, qp ? -*qp : 0.0);
-  };
+  const auto cost = [](const Seen& s) { return int64_t(s.width) * s.height; };
   const Seen* cheapest = nullptr;
   const Seen* best = nullptr;
   for (const Seen& s : seen_) {

@@ -2,10 +2,10 @@
 // The analytics-aware ABR hint: of the representations a stream has played,
 // the cheapest whose level's expected mIoU (gearnn eval --write-expected)
 // meets a target, so that a player can cap its bitrate there. A
-// representation is a frame size; "cheapest" is the fewest pixels, then the
-// level that describes the coarser H.264 quality. When none meets the target
-// the hint is the one of highest expected mIoU, marked as missing it. No
-// GStreamer; the element calls observe() once per frame, and only a new
+// representation is a frame size (an ABR ladder has one per rung), judged by
+// the level it ran last; "cheapest" is the fewest pixels. When none meets the
+// target the hint is the one of highest expected mIoU, marked as missing it.
+// No GStreamer; the element calls observe() once per frame, and only a new
 // (size, level) pair costs more than a comparison.
 #include "manifest.h"
 

@@ -64,7 +64,7 @@ TEST(AbrHint, CheapestRepresentationThatMeetsTheTarget) {
   EXPECT_FALSE(t.current());
 }
 
-TEST(AbrHint, SameSizeCheaperLevelWinsAndClearForgets) {
+TEST(AbrHint, ARepresentationCountsWithItsLatestLevelAndClearForgets) {
   std::vector<LevelSpec> levels = {level("a-fine", 320, 240, 22, 56), level("a-coarse", 320, 240, 38, 54),
                                    level("b", 480, 360, 38, 57)};
   AbrHintTracker t(levels);
@@ -75,6 +75,9 @@ TEST(AbrHint, SameSizeCheaperLevelWinsAndClearForgets) {
   EXPECT_EQ(t.current()->level, 0u);
   EXPECT_TRUE(t.observe(320, 240, 1)) << "the representation now runs its coarser level";
   EXPECT_EQ(t.current()->level, 1u);
+  EXPECT_DOUBLE_EQ(t.current()->expected_miou, 54);
+  t.set_target(55);
+  EXPECT_EQ(t.current()->width, 480) << "at 54 the 320x240 representation no longer meets 55";
   t.clear();
   EXPECT_FALSE(t.current());
   EXPECT_TRUE(t.observe(480, 360, 2));

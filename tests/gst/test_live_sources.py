@@ -79,7 +79,11 @@ def test_mjpeg(bundle):
 
 
 def test_rtsp(bundle):
-    import rtsp_camera
+    try:
+        import rtsp_camera
+    except (ImportError, ValueError) as e:  # gi raises ValueError for a missing namespace
+        print(f"SKIP: the RTSP part needs gir1.2-gst-rtsp-server-1.0 (scripts/install-deps.sh): {e}")
+        return False
     summary = rtsp_camera.play(bundle, CLIP, size=(320, 240), kbps=300, threads=1, frames_to_send=30,
                                log=lambda line: print("  " + line))
     rtsp_camera.print_summary(summary)
@@ -88,6 +92,7 @@ def test_rtsp(bundle):
     assert summary["sizes"] == ["320x240"], summary["sizes"]
     assert summary["mean_qp"] is not None, "no QP measured on the RTSP stream"
     assert all(level.startswith("320x240-") for level in summary["levels"]), summary["levels"]
+    return True
 
 
 def main():
@@ -99,7 +104,8 @@ def main():
         print("== MJPEG cameras")
         test_mjpeg(jpeg)
         print("== RTSP camera")
-        test_rtsp(abr)
+        if not test_rtsp(abr):
+            return 77  # meson: skipped (RTP and MJPEG passed)
     print("live sources: all passed")
     return 0
 
