@@ -6,8 +6,8 @@ rtspsrc through gearnn.
         [--kbps K] [--frames N] [--protocols udp|tcp] [--threads N]
         [--summary OUT.json]
 
-Server (GstRtspServer on 127.0.0.1, a free port; mount /camera), one
-session per client, in real time:
+Server (GstRtspServer on 127.0.0.1, a free port; mount /camera), in a
+process of its own like a camera, one session per client, in real time:
 
     filesrc ! decodebin ! videoconvert ! videoscale ! x264enc tune=zerolatency
         bitrate=K ! rtph264pay name=pay0
@@ -17,14 +17,19 @@ Client:
     rtspsrc location=rtsp://127.0.0.1:PORT/camera ! rtph264depay ! h264parse !
         gearnnquality ! avdec_h264 ! gearnn ! appsink
 
+The client hangs up after --frames frames, as a viewer of a camera that
+never ends does. (With --frames 0 it plays until the file ends; GStreamer
+1.22's rtspsrc can then deadlock in its shutdown when the server's end of
+stream reaches it while the client is still seconds behind: its own task
+changes rtpbin's state while the application sets the pipeline to NULL.)
 The summary gives the frames received (each with its class map), the mean
 measured QP and the levels chosen. Needs gir1.2-gst-rtsp-server-1.0.
 """
 import argparse
 import json
 import os
+import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -40,39 +45,57 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_VIDEO = os.path.join(ROOT, "models", "camvid-clip", "0006R0.mp4")
 
 
-class RtspCamera:
-    """gst-rtsp-server on 127.0.0.1 (a free port) serving `video` at /camera, its own main loop in a thread."""
-
-    def __init__(self, video, size, kbps, frames=0):
-        w, h = size
-        self.context = GLib.MainContext.new()
-        self.loop = GLib.MainLoop.new(self.context, False)
-        self.server = GstRtspServer.RTSPServer.new()
-        self.server.set_address("127.0.0.1")
-        self.server.set_service("0")
-        factory = GstRtspServer.RTSPMediaFactory.new()
-        factory.set_launch(
-            f'( filesrc location="{video}" ! decodebin ! videoconvert ! videoscale ! '
-            f'video/x-raw,format=I420,width={w},height={h},pixel-aspect-ratio=1/1 ! '
-            f'identity name=frames ! x264enc tune=zerolatency speed-preset=veryfast bitrate={kbps} key-int-max=10 ! '
-            f'rtph264pay name=pay0 pt=96 config-interval=-1 )')
-        # Each client's media gets its own frame limit (the camera's file is cut there).
+def serve(video, size, kbps, frames):
+    """The camera: gst-rtsp-server on 127.0.0.1 (a free port, printed as "port N") serving `video` at
+    /camera until stdin closes. Runs in a process of its own (RtspCamera), as a camera would."""
+    w, h = size
+    Gst.init(None)
+    loop = GLib.MainLoop.new(None, False)
+    server = GstRtspServer.RTSPServer.new()
+    server.set_address("127.0.0.1")
+    server.set_service("0")
+    factory = GstRtspServer.RTSPMediaFactory.new()
+    factory.set_launch(
+        f'( filesrc location="{video}" ! decodebin ! videoconvert ! videoscale ! '
+        f'video/x-raw,format=I420,width={w},height={h},pixel-aspect-ratio=1/1 ! '
+        f'identity name=frames ! x264enc tune=zerolatency speed-preset=veryfast bitrate={kbps} key-int-max=10 ! '
+        f'rtph264pay name=pay0 pt=96 config-interval=-1 )')
+    if frames > 0:  # each client's media gets its own frame limit (the camera's file is cut there)
         factory.connect("media-configure", lambda _f, media: media.get_element().get_by_name("frames")
                         .get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, FrameLimit(frames).probe))
-        self.server.get_mount_points().add_factory("/camera", factory)
-        self.source_id = self.server.attach(self.context)
-        if self.source_id == 0:
-            raise RuntimeError("the RTSP server could not listen on 127.0.0.1")
-        self.port = self.server.get_bound_port()
-        self.thread = threading.Thread(target=self.loop.run, daemon=True)
-        self.thread.start()
+    server.get_mount_points().add_factory("/camera", factory)
+    if server.attach(None) == 0:
+        print("error: the RTSP server could not listen on 127.0.0.1", flush=True)
+        return 1
+    print(f"port {server.get_bound_port()}", flush=True)
+    GLib.io_add_watch(GLib.IOChannel.unix_new(sys.stdin.fileno()), GLib.PRIORITY_DEFAULT,
+                      GLib.IOCondition.IN | GLib.IOCondition.HUP, lambda *_: loop.quit())
+    loop.run()
+    return 0
+
+
+class RtspCamera:
+    """The camera (serve()) in a child process; stopped on exit."""
+
+    def __init__(self, video, size, kbps, frames=0):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--serve-only", "--video", video,
+             "--size", f"{size[0]}x{size[1]}", "--kbps", str(kbps), "--serve-frames", str(frames)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("port "):
+            self.stop()
+            raise RuntimeError(f"the RTSP camera did not start: {line or 'no output'}")
+        self.port = int(line.split()[1])
 
     def stop(self):
-        self.loop.quit()
-        self.thread.join(timeout=5)
-        source = self.context.find_source_by_id(self.source_id)
-        if source:
-            source.destroy()  # closes the listening socket
+        if self.proc.poll() is None:
+            self.proc.stdin.close()  # serve() quits its loop
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def __enter__(self):
         return self
@@ -84,11 +107,11 @@ class RtspCamera:
 def client_description(url, bundle, threads, protocols):
     return (f'rtspsrc location="{url}" latency=200 protocols={protocols} ! rtph264depay ! h264parse ! '
             f'gearnnquality ! avdec_h264 ! gearnn name=nn bundle="{bundle}" threads={threads} ! '
-            f'appsink name=out sync=false max-buffers=0')
+            f'appsink name=out sync=true max-buffers=0')
 
 
 def play(bundle, video=DEFAULT_VIDEO, size=(480, 360), kbps=400, threads=0, protocols="udp", frames_to_send=0,
-         log=print, idle_s=3.0, timeout_s=600):
+         log=print, idle_s=3.0, timeout_s=600, stop_after=0):
     """Serves `video` over RTSP and plays it through gearnn; returns the summary dict."""
     Gst.init(None)
     if not os.path.isfile(video):
@@ -121,6 +144,8 @@ def play(bundle, video=DEFAULT_VIDEO, size=(480, 360), kbps=400, threads=0, prot
                 if sample is not None:
                     frames.append(frame_of(sample, len(frames), now - t0))
                     last = now
+                    if stop_after and len(frames) >= stop_after:
+                        break  # the client hangs up, as a viewer does
                 elif frames and now - last > idle_s:
                     break  # the camera's file ended; RTCP BYE may or may not reach us first
                 elif now - t0 > timeout_s:
@@ -133,7 +158,7 @@ def play(bundle, video=DEFAULT_VIDEO, size=(480, 360), kbps=400, threads=0, prot
     levels, qp = levels_summary(frames)
     return {"url": url, "frames": len(frames), "masks": sum(f.mask_ok for f in frames),
             "sizes": sorted({f"{f.width}x{f.height}" for f in frames}), "mean_qp": qp, "levels": levels,
-            "switches": max(0, len(switches) - 1), "ended_by": "eos" if eos else "idle",
+            "switches": max(0, len(switches) - 1), "ended_by": "eos" if eos else "client" if stop_after and len(frames) >= stop_after else "idle",
             "records": [f.__dict__ for f in frames]}
 
 
@@ -152,18 +177,23 @@ def main():
     ap.add_argument("--video", default=DEFAULT_VIDEO, help="default: the shipped CamVid clip")
     ap.add_argument("--size", default="480x360")
     ap.add_argument("--kbps", type=int, default=400, help="the camera's bitrate")
-    ap.add_argument("--frames", type=int, default=0, help="the camera sends this many frames (0: the whole video)")
+    ap.add_argument("--frames", type=int, default=150,
+                    help="the client hangs up after this many frames (default 150; 0: when the camera's file ends)")
     ap.add_argument("--protocols", choices=["udp", "tcp"], default="udp", help="RTP transport")
     ap.add_argument("--threads", type=int, default=0, help="gearnn threads (0: LibTorch's default)")
     ap.add_argument("--summary", default=os.path.join(ROOT, "demo-output", "rtsp", "summary.json"),
                     help="write the summary (JSON) here (default demo-output/rtsp/summary.json)")
+    ap.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)  # the camera's own process
+    ap.add_argument("--serve-frames", type=int, default=0, help=argparse.SUPPRESS)  # its frame limit
     args = ap.parse_args()
     try:
         size = tuple(int(v) for v in args.size.split("x"))
     except ValueError:
         ap.error("--size takes WxH")
+    if args.serve_only:
+        return serve(args.video, size, args.kbps, args.serve_frames)
     try:
-        summary = play(args.bundle, args.video, size, args.kbps, args.threads, args.protocols, args.frames)
+        summary = play(args.bundle, args.video, size, args.kbps, args.threads, args.protocols, stop_after=args.frames)
     except RuntimeError as e:
         print(f"rtsp_camera: {e}", file=sys.stderr)
         return 1
