@@ -80,7 +80,7 @@ struct Measured {
 Measured run(AdaptiveModel& model, const std::vector<RgbImage>& frames, const std::vector<ClassMap>& labels,
              bool shrink, double input_scale) {
   const Architecture& arch = model.bundle().architecture();
-  Measured m{"", "", ConfusionMatrix(arch.classes())};
+  Measured m{"", "", ConfusionMatrix(arch.classes()), 0, 0, {}, {}};
   for (const auto& e : model.bundle().exits()) m.exit_names.push_back(e.spec.after);
   m.exit_rate.assign(m.exit_names.size(), 0.0);
   std::vector<uint8_t> classes;
@@ -141,6 +141,7 @@ void write_plot(const std::string& dir, const std::vector<std::pair<std::string,
        << "'";
   gp << "\n";
   gp.close();
+  dat.close();  // gnuplot reads it next
   if (std::system(("cd '" + dir + "' && gnuplot exits-plot.gp 2>/dev/null").c_str()) != 0)
     std::cerr << "gearnn eval-exits: gnuplot failed or is missing; exits-plot.dat and .gp are written\n";
 }
