@@ -3,6 +3,7 @@ environment names none, one record per frame out of `gearnn` (read from its
 segmentation meta at an appsink), the bus drained without blocking, and
 per-stretch summaries of the levels chosen."""
 import glob
+import json
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -106,3 +107,11 @@ class FrameLimit:
             return Gst.PadProbeReturn.DROP
         self.count += 1
         return Gst.PadProbeReturn.OK
+
+
+def write_summary(summary, path):
+    """The summary as JSON at `path` (its folder made), and a line saying where."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"wrote {path}")

@@ -20,7 +20,6 @@ it serves, the quality gearnnquality measured and the levels chosen.
 """
 import argparse
 import http.server
-import json
 import os
 import sys
 import threading
@@ -28,7 +27,7 @@ import time
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_frames import drain, error_text, frame_of, start  # noqa: E402
+from live_frames import drain, error_text, frame_of, start, write_summary  # noqa: E402
 
 import gi  # noqa: E402
 
@@ -210,10 +209,7 @@ def main():
         return 1
     print_summary(summary)
     if args.summary:
-        os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
-        with open(args.summary, "w") as f:
-            json.dump(summary, f, indent=1)
-        print(f"wrote {args.summary}")
+        write_summary(summary, args.summary)
     return 0
 
 

@@ -29,7 +29,6 @@ levels chosen; then what was lost: packets dropped by the sender's link,
 packets the jitter buffer counted lost, frames sent against frames received.
 """
 import argparse
-import json
 import os
 import random
 import socket
@@ -38,7 +37,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary, start  # noqa: E402
+from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary, start, write_summary  # noqa: E402
 from throttled_http import parse_schedule  # noqa: E402
 
 import gi  # noqa: E402
@@ -261,10 +260,7 @@ def main():
         return 1
     print_summary(summary)
     if args.summary:
-        os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
-        with open(args.summary, "w") as f:
-            json.dump(summary, f, indent=1)
-        print(f"wrote {args.summary}")
+        write_summary(summary, args.summary)
     return 0
 
 

@@ -26,14 +26,13 @@ The summary gives the frames received (each with its class map), the mean
 measured QP and the levels chosen. Needs gir1.2-gst-rtsp-server-1.0.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary, start  # noqa: E402
+from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary, start, write_summary  # noqa: E402
 
 import gi  # noqa: E402
 
@@ -199,10 +198,7 @@ def main():
         return 1
     print_summary(summary)
     if args.summary:
-        os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
-        with open(args.summary, "w") as f:
-            json.dump(summary, f, indent=1)
-        print(f"wrote {args.summary}")
+        write_summary(summary, args.summary)
     return 0
 
 
