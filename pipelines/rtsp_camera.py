@@ -9,7 +9,7 @@ rtspsrc through gearnn.
 Server (GstRtspServer on 127.0.0.1, a free port; mount /camera), in a
 process of its own like a camera, one session per client, in real time:
 
-    filesrc ! decodebin ! videoconvert ! videoscale ! x264enc tune=zerolatency
+    appsrc (the video's frames at WxH, looped) ! x264enc tune=zerolatency
         bitrate=K ! rtph264pay name=pay0
 
 Client:
@@ -17,10 +17,10 @@ Client:
     rtspsrc location=rtsp://127.0.0.1:PORT/camera ! rtph264depay ! h264parse !
         gearnnquality ! avdec_h264 ! gearnn ! appsink
 
-The client hangs up after --frames frames, as a viewer of a camera that
-never ends does. (With --frames 0 it plays until the file ends; GStreamer
-1.22's rtspsrc can then deadlock in its shutdown when the server's end of
-stream reaches it while the client is still seconds behind: its own task
+The camera decodes the video once and sends it in a loop, in real time
+(appsrc), so its stream never ends, as a camera's does; the client hangs up
+after --frames frames. (A server that ends its stream can deadlock GStreamer
+1.22's rtspsrc in its shutdown when the client lags by seconds: its own task
 changes rtpbin's state while the application sets the pipeline to NULL.)
 The summary gives the frames received (each with its class map), the mean
 measured QP and the levels chosen. Needs gir1.2-gst-rtsp-server-1.0.
@@ -32,7 +32,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_frames import FrameLimit, drain, error_text, frame_of, levels_summary, start, write_summary  # noqa: E402
+from live_frames import drain, error_text, frame_of, levels_summary, start, write_summary  # noqa: E402
 
 import gi  # noqa: E402
 
@@ -44,24 +44,70 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_VIDEO = os.path.join(ROOT, "models", "camvid-clip", "0006R0.mp4")
 
 
-def serve(video, size, kbps, frames):
+def decode_frames(video, size):
+    """Every frame of `video` at `size` as I420 bytes, and the frame rate (numerator, denominator)."""
+    w, h = size
+    pipeline = Gst.parse_launch(
+        f'filesrc location="{video}" ! decodebin ! videoconvert ! videoscale ! '
+        f'video/x-raw,format=I420,width={w},height={h},pixel-aspect-ratio=1/1 ! appsink name=out sync=false')
+    out, frames, rate = pipeline.get_by_name("out"), [], (10, 1)
+    pipeline.set_state(Gst.State.PLAYING)
+    try:
+        while True:
+            sample = out.emit("try-pull-sample", 10 * Gst.SECOND)
+            if sample is None:
+                break
+            ok, n, d = sample.get_caps().get_structure(0).get_fraction("framerate")
+            if ok and n > 0:
+                rate = (n, d)
+            buf = sample.get_buffer()
+            frames.append(buf.extract_dup(0, buf.get_size()))
+        msg = pipeline.get_bus().pop_filtered(Gst.MessageType.ERROR)
+    finally:
+        pipeline.set_state(Gst.State.NULL)
+    if msg or not frames:
+        raise RuntimeError(f"{video}: " + (error_text(msg) if msg else "no frame decoded"))
+    return frames, rate
+
+
+def serve(video, size, kbps):
     """The camera: gst-rtsp-server on 127.0.0.1 (a free port, printed as "port N") serving `video` at
-    /camera until stdin closes. Runs in a process of its own (RtspCamera), as a camera would."""
+    /camera, in a loop and in real time, until stdin closes. Runs in a process of its own
+    (RtspCamera), as a camera would: it never ends its stream."""
     w, h = size
     Gst.init(None)
+    try:
+        frames, (rate_n, rate_d) = decode_frames(video, size)
+    except RuntimeError as e:
+        print(f"error: {e}", flush=True)
+        return 1
+    period = rate_d / rate_n
     loop = GLib.MainLoop.new(None, False)
     server = GstRtspServer.RTSPServer.new()
     server.set_address("127.0.0.1")
     server.set_service("0")
     factory = GstRtspServer.RTSPMediaFactory.new()
     factory.set_launch(
-        f'( filesrc location="{video}" ! decodebin ! videoconvert ! videoscale ! '
-        f'video/x-raw,format=I420,width={w},height={h},pixel-aspect-ratio=1/1 ! '
-        f'identity name=frames ! x264enc tune=zerolatency speed-preset=veryfast bitrate={kbps} key-int-max=10 ! '
+        f'( appsrc name=camera is-live=true do-timestamp=true format=time '
+        f'caps="video/x-raw,format=I420,width={w},height={h},framerate={rate_n}/{rate_d},pixel-aspect-ratio=1/1" ! '
+        f'x264enc tune=zerolatency speed-preset=veryfast bitrate={kbps} key-int-max=10 ! '
         f'rtph264pay name=pay0 pt=96 config-interval=-1 )')
-    if frames > 0:  # each client's media gets its own frame limit (the camera's file is cut there)
-        factory.connect("media-configure", lambda _f, media: media.get_element().get_by_name("frames")
-                        .get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, FrameLimit(frames).probe))
+
+    def configure(_factory, media):
+        sent = {"n": 0, "t0": None}
+
+        def need_data(appsrc, _length):
+            # One frame per period of wall time, the clip over and over.
+            now = time.monotonic()
+            if sent["t0"] is None:
+                sent["t0"] = now
+            time.sleep(max(0.0, sent["t0"] + sent["n"] * period - now))
+            appsrc.emit("push-buffer", Gst.Buffer.new_wrapped(frames[sent["n"] % len(frames)]))
+            sent["n"] += 1
+
+        media.get_element().get_by_name("camera").connect("need-data", need_data)
+
+    factory.connect("media-configure", configure)
     server.get_mount_points().add_factory("/camera", factory)
     if server.attach(None) == 0:
         print("error: the RTSP server could not listen on 127.0.0.1", flush=True)
@@ -76,10 +122,10 @@ def serve(video, size, kbps, frames):
 class RtspCamera:
     """The camera (serve()) in a child process; stopped on exit."""
 
-    def __init__(self, video, size, kbps, frames=0):
+    def __init__(self, video, size, kbps):
         self.proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--serve-only", "--video", video,
-             "--size", f"{size[0]}x{size[1]}", "--kbps", str(kbps), "--serve-frames", str(frames)],
+             "--size", f"{size[0]}x{size[1]}", "--kbps", str(kbps)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("port "):
@@ -109,14 +155,16 @@ def client_description(url, bundle, threads, protocols):
             f'appsink name=out sync=true max-buffers=0')
 
 
-def play(bundle, video=DEFAULT_VIDEO, size=(480, 360), kbps=400, threads=0, protocols="udp", frames_to_send=0,
-         log=print, idle_s=3.0, timeout_s=600, stop_after=0):
+def play(bundle, video=DEFAULT_VIDEO, size=(480, 360), kbps=400, threads=0, protocols="udp", stop_after=150,
+         log=print, idle_s=3.0, timeout_s=600):
     """Serves `video` over RTSP and plays it through gearnn; returns the summary dict."""
     Gst.init(None)
     if not os.path.isfile(video):
         raise RuntimeError(f"{video}: no such video file")
     frames, switches, error, eos = [], [], None, False
-    with RtspCamera(video, size, kbps, frames_to_send) as camera:
+    if stop_after < 1:
+        raise RuntimeError("the camera never ends its stream: the client needs a positive frame count")
+    with RtspCamera(video, size, kbps) as camera:
         url = f"rtsp://127.0.0.1:{camera.port}/camera"
         log(f"serving {os.path.basename(video)} at {url} ({size[0]}x{size[1]}, {kbps} kbit/s)")
         pipeline = Gst.parse_launch(client_description(url, bundle, threads, protocols))
@@ -143,10 +191,11 @@ def play(bundle, video=DEFAULT_VIDEO, size=(480, 360), kbps=400, threads=0, prot
                 if sample is not None:
                     frames.append(frame_of(sample, len(frames), now - t0))
                     last = now
-                    if stop_after and len(frames) >= stop_after:
+                    if len(frames) >= stop_after:
                         break  # the client hangs up, as a viewer does
                 elif frames and now - last > idle_s:
-                    break  # the camera's file ended; RTCP BYE may or may not reach us first
+                    error = f"{url}: no frame for {idle_s} s"
+                    break
                 elif now - t0 > timeout_s:
                     error = f"{url}: no frames after {timeout_s} s" if not frames else f"timed out after {timeout_s} s"
                     break
@@ -157,7 +206,7 @@ def play(bundle, video=DEFAULT_VIDEO, size=(480, 360), kbps=400, threads=0, prot
     levels, qp = levels_summary(frames)
     return {"url": url, "frames": len(frames), "masks": sum(f.mask_ok for f in frames),
             "sizes": sorted({f"{f.width}x{f.height}" for f in frames}), "mean_qp": qp, "levels": levels,
-            "switches": max(0, len(switches) - 1), "ended_by": "eos" if eos else "client" if stop_after and len(frames) >= stop_after else "idle",
+            "switches": max(0, len(switches) - 1), "ended_by": "eos" if eos else "client",
             "records": [f.__dict__ for f in frames]}
 
 
@@ -176,21 +225,19 @@ def main():
     ap.add_argument("--video", default=DEFAULT_VIDEO, help="default: the shipped CamVid clip")
     ap.add_argument("--size", default="480x360")
     ap.add_argument("--kbps", type=int, default=400, help="the camera's bitrate")
-    ap.add_argument("--frames", type=int, default=150,
-                    help="the client hangs up after this many frames (default 150; 0: when the camera's file ends)")
+    ap.add_argument("--frames", type=int, default=150, help="the client hangs up after this many frames")
     ap.add_argument("--protocols", choices=["udp", "tcp"], default="udp", help="RTP transport")
     ap.add_argument("--threads", type=int, default=0, help="gearnn threads (0: LibTorch's default)")
     ap.add_argument("--summary", default=os.path.join(ROOT, "demo-output", "rtsp", "summary.json"),
                     help="write the summary (JSON) here (default demo-output/rtsp/summary.json)")
     ap.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)  # the camera's own process
-    ap.add_argument("--serve-frames", type=int, default=0, help=argparse.SUPPRESS)  # its frame limit
     args = ap.parse_args()
     try:
         size = tuple(int(v) for v in args.size.split("x"))
     except ValueError:
         ap.error("--size takes WxH")
     if args.serve_only:
-        return serve(args.video, size, args.kbps, args.serve_frames)
+        return serve(args.video, size, args.kbps)
     try:
         summary = play(args.bundle, args.video, size, args.kbps, args.threads, args.protocols, stop_after=args.frames)
     except RuntimeError as e:
