@@ -59,6 +59,9 @@ import gi
 gi.require_version("Gst", "1.0")
 from gi.repository import Gst  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from live_frames import drain, error_text  # noqa: E402
+
 SEG_META = "GearnnSegmentationMeta"
 ADAPTIVE_DEMUXERS = ("dashdemux2", "hlsdemux2")
 
@@ -216,17 +219,17 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
     switch_messages = []
     t0 = time.monotonic()
     if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-        raise RuntimeError(_error(bus) or "the pipeline does not start")
+        msg = bus.pop_filtered(Gst.MessageType.ERROR)
+        raise RuntimeError(error_text(msg) if msg else "the pipeline does not start")
     last_size = None
     error = None
     eos_seen = False
     try:
         while True:
             sample = stats.emit("try-pull-sample", 100 * Gst.MSECOND)
-            for msg in _drain(bus):
+            for msg in drain(bus):
                 if msg.type == Gst.MessageType.ERROR:
-                    err, debug = msg.parse_error()
-                    error = f"{err.message} ({debug})"
+                    error = error_text(msg)
                 elif msg.type == Gst.MessageType.EOS:
                     eos_seen = True
                 elif msg.type == Gst.MessageType.ELEMENT and msg.get_structure().get_name() == "gearnn-level-switch":
@@ -290,8 +293,7 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
             # Let the file and mask branches finish (the pipeline posts EOS once every sink has it).
             msg = bus.timed_pop_filtered(60 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
             if msg and msg.type == Gst.MessageType.ERROR:
-                err, debug = msg.parse_error()
-                error = f"{err.message} ({debug})"
+                error = error_text(msg)
     finally:
         pipeline.set_state(Gst.State.NULL)
     if error:
@@ -345,22 +347,6 @@ def print_summary(summary, out=sys.stdout):
     print("levels chosen per representation:", file=out)
     for rep, levels in summary["levels_per_representation"].items():
         print(f"  {rep:>9}: " + ", ".join(f"{k} x{v}" for k, v in levels.items()), file=out)
-
-
-def _drain(bus):
-    while True:
-        msg = bus.pop()
-        if msg is None:
-            return
-        yield msg
-
-
-def _error(bus):
-    msg = bus.pop_filtered(Gst.MessageType.ERROR)
-    if msg is None:
-        return None
-    err, debug = msg.parse_error()
-    return f"{err.message} ({debug})"
 
 
 def main():
@@ -431,7 +417,6 @@ def play_served(args, switches, target_miou=0):
     """Serves args.serve (throttled with args.throttle) for one play; the summary gets the bytes served."""
     server_type = HttpServer
     if args.throttle:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from throttled_http import ThrottledServer
         server_type = lambda d: ThrottledServer(d, args.throttle)  # noqa: E731
     with server_type(args.serve) as server:
