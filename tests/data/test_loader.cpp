@@ -338,7 +338,7 @@ TEST(Augment, DegradationsTouchPixelsOnly) {
   EXPECT_THROW(check_augment_options(bad), gearnn::Error);
 }
 
-TEST(Resize, NearestAlignsPixelCentres) {
+TEST(ClassMapResize, NearestAlignsPixelCentres) {
   const ClassMap small{2, 2, {1, 2, 3, 4}};
   const ClassMap big = resize_nearest(small, 4, 4);
   EXPECT_EQ(big.classes, (std::vector<uint8_t>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
