@@ -21,6 +21,7 @@
 #include "adaptive_model.h"
 #include "bundle.h"
 #include "cli/args.h"
+#include "cli/bench_timing.h"
 #include "gearnnmeta.h"
 #include "stream_engine.h"
 #include "stream_player.h"
@@ -386,9 +387,7 @@ int main(int argc, char** argv) {
     runs += line;
   }
   const double ratio = bare_fps > 0 ? pipe_fps / bare_fps : 0;
-  std::sort(pair_ratios.begin(), pair_ratios.end());
-  const size_t half = pair_ratios.size() / 2;
-  const double pair_ratio = pair_ratios.size() % 2 ? pair_ratios[half] : (pair_ratios[half - 1] + pair_ratios[half]) / 2;
+  const double pair_ratio = gearnn::cli::median(pair_ratios);
   // "stage:frames,..." of the best pipeline run as JSON members and as text.
   std::string exits_json, exits_text;
   {
