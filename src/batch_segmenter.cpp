@@ -46,6 +46,11 @@ void BatchSegmenter::segment(const std::vector<BatchItem>& items) {
   const size_t chunk = std::min(chunk_for(width, height), items.size());
   const int64_t padded_h = (height + 7) / 8 * 8, padded_w = (width + 7) / 8 * 8;
   const size_t sample = size_t(3 * padded_h * padded_w);
+  // Sample i of the forwards is item order_[i]: sorted by level (stable)
+  // before chunking, so that a chunk holds as few levels as it can.
+  order_.resize(items.size());
+  for (size_t i = 0; i < items.size(); ++i) order_[i] = i;
+  std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return items[a].level < items[b].level; });
   for (size_t begin = 0; begin < items.size(); begin += chunk) {
     const size_t count = std::min(chunk, items.size() - begin);
     // Room for a whole chunk; a shorter last chunk uses the first rows.
@@ -56,21 +61,18 @@ void BatchSegmenter::segment(const std::vector<BatchItem>& items) {
       device_input_ = bundle_->device().is_cpu() ? cpu_input_
                                                  : at::empty(cpu_input_.sizes(), cpu_input_.options().device(bundle_->device()));
     }
-    // Sample i of the forward is item order_[i]: sorted by level, stable.
-    order_.resize(count);
-    for (size_t i = 0; i < count; ++i) order_[i] = begin + i;
-    std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return items[a].level < items[b].level; });
     chunk_levels_.resize(count);
     for (size_t i = 0; i < count; ++i) {
-      input_writer_.write(items[order_[i]].frame, cpu_input_.data_ptr<float>() + i * sample, padded_h, padded_w);
-      chunk_levels_[i] = items[order_[i]].level;
+      const BatchItem& item = items[order_[begin + i]];
+      input_writer_.write(item.frame, cpu_input_.data_ptr<float>() + i * sample, padded_h, padded_w);
+      chunk_levels_[i] = item.level;
     }
     const at::Tensor input = device_input_.narrow(0, 0, int64_t(count));
     if (!bundle_->device().is_cpu()) input.copy_(cpu_input_.narrow(0, 0, int64_t(count)));
     const at::Tensor scores = plan_for(chunk_levels_).scores(input);
     if (heads_.size() < count) heads_.resize(count);
     for (size_t i = 0; i < count; ++i)
-      heads_[i].run(scores.narrow(0, int64_t(i), 1), width, height, items[order_[i]].classes);
+      heads_[i].run(scores.narrow(0, int64_t(i), 1), width, height, items[order_[begin + i]].classes);
   }
 }
 

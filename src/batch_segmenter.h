@@ -2,9 +2,10 @@
 // Class maps for a batch of frames of one size, each frame on its own level of
 // one resident bundle: the frames are normalised into one N x 3 x H x W input,
 // run through one MixedBatchPlan forward, and each sample's scores go through
-// the fused up-sampling and argmax. Samples are ordered by level inside each
-// forward, so that a plan is kept per set of levels (not per arrival order)
-// and each group of samples sharing a layer's weights is contiguous. Input
+// the fused up-sampling and argmax. Samples are ordered by level before the
+// batch is cut into forwards, so that a forward holds as few levels as it can,
+// a plan is kept per set of levels (not per arrival order) and samples sharing
+// a layer's weights are contiguous (MixedBatchPlan runs them on one view). Input
 // buffers are kept while the size and batch size hold. One thread uses it at a time.
 //
 // On a CPU a batch of large frames is slower per frame than single frames:

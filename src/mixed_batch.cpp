@@ -19,31 +19,24 @@ MixedBatchPlan::MixedBatchPlan(std::shared_ptr<const Bundle> bundle, std::vector
                   std::to_string(bundle_->level_count()));
   c10::InferenceMode guard;
   const Architecture& arch = bundle_->architecture();
-  const at::TensorOptions index_options = at::TensorOptions().dtype(at::kLong).device(bundle_->device());
   plans_.resize(arch.layers().size());
   for (size_t layer = 0; layer < arch.layers().size(); ++layer) {
     const std::vector<size_t>& slots = arch.layers()[layer].slots;
-    // Samples group by the tensors their level reads for this layer (the same
-    // object for levels whose adaptor leaves the layer alone).
-    std::vector<std::pair<const WeightTable*, std::vector<int64_t>>> groups;
+    // Consecutive samples whose levels read the same tensors for this layer
+    // (the same objects where an adaptor leaves the layer alone) form a run.
+    LayerPlan& plan = plans_[layer];
     for (size_t n = 0; n < levels_.size(); ++n) {
       const WeightTable* table = &bundle_->weights(levels_[n]);
-      auto same = [&](const auto& g) {
-        for (size_t s : slots)
-          if (!(*g.first)[s].is_same((*table)[s])) return false;
-        return true;
-      };
-      auto it = std::find_if(groups.begin(), groups.end(), same);
-      if (it == groups.end()) {
-        groups.push_back({table, {}});
-        it = groups.end() - 1;
-      }
-      it->second.push_back(int64_t(n));
+      const bool same_as_previous =
+          !plan.runs.empty() && std::all_of(slots.begin(), slots.end(), [&](size_t s) {
+            return (*plan.runs.back().table)[s].is_same((*table)[s]);
+          });
+      if (same_as_previous)
+        ++plan.runs.back().count;
+      else
+        plan.runs.push_back({table, int64_t(n), 1});
     }
-    LayerPlan& plan = plans_[layer];
-    for (auto& [table, samples] : groups)
-      plan.groups.push_back({table, at::tensor(samples, index_options)});
-    if (groups.size() == 1) continue;
+    if (plan.runs.size() == 1) continue;
     ++split_layers_;
     if (arch.layers()[layer].kind != Layer::Kind::batch_norm) continue;
     // y = (x - mean) / sqrt(var + eps) * weight + bias = x * scale + shift, per sample.
@@ -76,25 +69,22 @@ at::Tensor MixedBatchPlan::conv(int layer, const at::Tensor& x, int stride, int 
     const at::Tensor bias = bias_of_bn.defined() ? bias_of_bn : slots.size() > 1 ? w[slots[1]] : at::Tensor();
     return conv2d(in, w[slots[0]], bias, stride, padding, dilation);
   };
-  if (plan.groups.size() == 1) return run(*plan.groups[0].table, x);
-  at::Tensor out;
-  for (const Group& g : plan.groups) {
-    const at::Tensor part = run(*g.table, x.index_select(0, g.samples));
-    if (!out.defined()) out = at::empty({x.size(0), part.size(1), part.size(2), part.size(3)}, part.options());
-    out.index_copy_(0, g.samples, part);
-  }
-  return out;
+  if (plan.runs.size() == 1) return run(*plan.runs[0].table, x);
+  std::vector<at::Tensor> parts;
+  parts.reserve(plan.runs.size());
+  for (const Run& r : plan.runs) parts.push_back(run(*r.table, x.narrow(0, r.first, r.count)));
+  return at::cat(parts);
 }
 
 at::Tensor MixedBatchPlan::conv_bn(int conv_layer, int bn_layer, const at::Tensor& x, int stride, int padding,
                                    int dilation) const {
   const std::vector<size_t>& bn = bundle_->architecture().layers()[size_t(bn_layer)].slots;
   const LayerPlan& plan = plans_[size_t(bn_layer)];
-  const WeightTable& first = *plan.groups[0].table;
+  const WeightTable& first = *plan.runs[0].table;
   // Folded pairs (no adaptor touches them): one conv with the folded bias, shared by all.
   if (!first[bn[0]].defined()) return conv(conv_layer, x, stride, padding, dilation, first[bn[1]]);
   const at::Tensor y = conv(conv_layer, x, stride, padding, dilation, at::Tensor());
-  if (plan.groups.size() == 1)
+  if (plan.runs.size() == 1)
     return at::batch_norm(y, first[bn[0]], first[bn[1]], first[bn[2]], first[bn[3]], false, 0.0, 1e-5, true);
   return at::addcmul(plan.shift, y, plan.scale);
 }

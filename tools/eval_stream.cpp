@@ -1,7 +1,8 @@
 // gearnn-eval-stream: a bundle's accuracy measured through the elements.
 // A labelled split is encoded as a ladder of H.264 representations (the
-// offline encoder's recipe, as services encode), each representation is
-// played through h264parse ! gearnnquality ! avdec_h264 ! gearnn, and the
+// offline encoder's recipe, as services encode), or given as files encoded
+// elsewhere; each representation is played through
+// parsebin ! h264parse ! gearnnquality ! avdec_h264 ! gearnn, and the
 // masks are scored against the labels at the labels' resolution: the
 // adaptive element, the element fixed on the base level, and the element
 // fixed on each level in turn (the best of them is the oracle).
@@ -24,6 +25,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -34,10 +36,11 @@ namespace {
 
 CommandSpec spec() {
   CommandSpec s{
-      "gearnn-eval-stream --data ROOT --bundle BUNDLE --ladder SPEC -o REPORT_DIR [options]",
+      "gearnn-eval-stream --data ROOT --bundle BUNDLE (--ladder SPEC | --streams LIST) -o REPORT_DIR [options]",
       "Encodes the split's frames, in order, as one H.264 stream per representation\n"
-      "of SPEC (h264 settings: h264:480x360@22,320x240@400k,...), plays each through\n"
-      "the gearnn elements, and scores the masks. Rows: adaptive (level-source=auto),\n"
+      "of SPEC (h264 settings: h264:480x360@22,320x240@400k,...), or takes the\n"
+      "representations as files (--streams), plays each through the gearnn\n"
+      "elements, and scores the masks. Rows: adaptive (level-source=auto),\n"
       "base (fixed on the bundle's level without adaptor), oracle (the best fixed\n"
       "level in hindsight, per representation), fixed:<level> for every level, and\n"
       "with --switching, DNN switching (each level's whole fine-tuned model, chosen\n"
@@ -46,6 +49,8 @@ CommandSpec spec() {
       {{"--split", "S", "split to score (default val)"},
        {"--bundle", "BUNDLE", "the bundle played by gearnn"},
        {"--ladder", "SPEC", "representations, as H.264 distortion settings"},
+       {"--streams", "LIST", "representations as files instead: NAME=FILE,... (H.264: Annex B, MP4, MKV, "
+                             "MPEG-TS; the split's frames in list order)"},
        {"--switching", "DIR", "whole models per level (gearnn adapt's --switching-out)"},
        {"--fps", "N", "frame rate the frames are encoded at (default 30)"},
        {"--work", "DIR", "where the encoded streams go (default REPORT_DIR/streams)"},
@@ -69,6 +74,43 @@ void encode(const Dataset& data, const DistortionSetting& setting, int fps, cons
   out.close();
   if (!out) throw Error(path + ": write error");
   fs::rename(path + ".tmp", path);
+}
+
+// One representation: encoded from the split at `setting`, or read from `file`.
+struct Representation {
+  std::string name;
+  std::optional<DistortionSetting> setting;
+  std::string file;
+};
+
+std::vector<Representation> encoded_ladder(const std::vector<DistortionSetting>& ladder) {
+  std::vector<Representation> out;
+  for (const auto& r : ladder) {
+    if (r.kind != DistortionSetting::Kind::h264) throw UsageError("--ladder takes h264 settings, not " + r.text());
+    out.push_back({r.text().substr(5), r, ""});  // the name without "h264:"
+  }
+  return out;
+}
+
+// "NAME=FILE,NAME=FILE": every file a readable regular file, names unique.
+std::vector<Representation> given_files(const std::string& list) {
+  std::vector<Representation> out;
+  std::istringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const size_t eq = item.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == item.size())
+      throw UsageError("--streams: '" + item + "' is not NAME=FILE");
+    Representation r{item.substr(0, eq), std::nullopt, item.substr(eq + 1)};
+    std::error_code ec;
+    if (!fs::is_regular_file(r.file, ec)) throw Error(r.file + ": not a regular file (--streams " + r.name + ")");
+    if (!std::ifstream(r.file)) throw Error(r.file + ": cannot read (--streams " + r.name + ")");
+    for (const auto& seen : out)
+      if (seen.name == r.name) throw UsageError("--streams: the name '" + r.name + "' is given twice");
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) throw UsageError("--streams: no NAME=FILE given");
+  return out;
 }
 
 struct Played {
@@ -131,9 +173,9 @@ int run(int argc, char** argv) {
   gst_init(nullptr, nullptr);
   tools::require_gearnn_plugin();
   const std::string bundle = args.require("--bundle"), out_dir = args.require("--output");
-  const std::vector<DistortionSetting> ladder = level_spec_option(args, "--ladder");
-  for (const auto& r : ladder)
-    if (r.kind != DistortionSetting::Kind::h264) throw UsageError("--ladder takes h264 settings, not " + r.text());
+  if (args.has("--ladder") == args.has("--streams")) throw UsageError("give either --ladder or --streams");
+  const std::vector<Representation> representations =
+      args.has("--ladder") ? encoded_ladder(level_spec_option(args, "--ladder")) : given_files(args.get("--streams"));
   const int fps = args.get_int("--fps", 30);
   const int threads = apply_threads(args);
   const Dataset data = open_dataset(args, "--split", "val");
@@ -161,11 +203,12 @@ int run(int argc, char** argv) {
         << "| representation | mean measured QP | switches | frames per level | oracle level |\n"
         << "|---|---:|---:|---|---|\n";
   std::vector<std::string> rep_names;
-  for (const DistortionSetting& rep : ladder) {
-    const std::string name = rep.text().substr(5);  // without "h264:"
+  for (const Representation& rep : representations) {
+    const std::string& name = rep.name;
     rep_names.push_back(name);
-    const std::string stream = (fs::path(work) / (file_safe_name(name) + ".h264")).string();
-    if (!fs::exists(stream)) encode(data, rep, fps, stream);
+    const std::string stream =
+        rep.file.empty() ? (fs::path(work) / (file_safe_name(name) + ".h264")).string() : rep.file;
+    if (rep.file.empty() && !fs::exists(stream)) encode(data, *rep.setting, fps, stream);
     std::fprintf(stderr, "%s: playing %zu frames\n", name.c_str(), data.size());
 
     tools::PlayOptions o;
@@ -211,9 +254,12 @@ int run(int argc, char** argv) {
   info.method_order = {"adaptive", "base", "oracle", "switching"};
   std::ostringstream notes;
   notes << "\n" << table.str() << "\n";
-  notes << "Each representation is the split's " << data.size() << " frames in list order, encoded at " << fps
-        << " frames/s by `" << h264_recipe() << "`, and played through `h264parse ! gearnnquality ! avdec_h264 ! "
-        << "gearnn` (" << (threads > 0 ? std::to_string(threads) : std::string("default")) << " threads). "
+  notes << "Each representation is the split's " << data.size() << " frames in list order, ";
+  if (args.has("--ladder"))
+    notes << "encoded at " << fps << " frames/s by `" << h264_recipe() << "`";
+  else
+    notes << "read from the files given (" << args.get("--streams") << ")";
+  notes << ", and played through `parsebin ! h264parse ! gearnnquality ! avdec_h264 ! gearnn` (" << (threads > 0 ? std::to_string(threads) : std::string("default")) << " threads). "
         << "Masks are scored at the labels' resolution. `base` is the element fixed on level " << base_level
         << "; `oracle` is, per representation, the fixed level that scored best in hindsight.\n";
   if (args.has("--notes")) {

@@ -61,8 +61,11 @@ void require_gearnn_plugin() {
 
 void play_h264_file(const std::string& path, const PlayOptions& o,
                     const std::function<void(const GstGearnnSegmentation&)>& frame) {
+  // parsebin opens the container (or none); the second h264parse hands
+  // gearnnquality the byte-stream access units it reads slice headers from.
   std::string description = "filesrc location=" + quoted(path) +
-                            " ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! gearnnquality"
+                            " ! parsebin ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au"
+                            " ! gearnnquality"
                             " ! avdec_h264 ! gearnn name=gearnn qos=false bundle=" + quoted(o.bundle) +
                             " level-source=" + o.level_source + " threads=" + std::to_string(o.threads);
   if (!o.level.empty()) description += " level=" + quoted(o.level);

@@ -1,7 +1,8 @@
 #pragma once
-// Plays an H.264 elementary stream through the real elements
-// (h264parse ! gearnnquality ! avdec_h264 ! gearnn ! appsink) and hands
-// each frame's segmentation meta to a callback, in order.
+// Plays a file of H.264 video (an Annex B stream, or MP4, Matroska, MPEG-TS)
+// through the real elements (parsebin ! h264parse ! gearnnquality !
+// avdec_h264 ! gearnn ! appsink) and hands each frame's segmentation meta to
+// a callback, in order.
 #include <functional>
 #include <string>
 

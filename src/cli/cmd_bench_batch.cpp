@@ -102,13 +102,24 @@ Row measure(const std::shared_ptr<const Bundle>& bundle, const RgbImage& frame, 
     same.push_back({frame.view(), 0, maps[k].data()});
     mixed.push_back({frame.view(), k % levels, maps[k].data()});
   }
+  // Same and mixed alternate round by round, so that drift in the machine's
+  // speed falls on both alike.
   on_own_thread(threads, [&] {
-    BatchSegmenter segmenter(bundle, max_pixels);
-    row.same_latency_ms = time_rounds(rounds, [&] { segmenter.segment(same); });
-  });
-  on_own_thread(threads, [&] {
-    BatchSegmenter segmenter(bundle, max_pixels);
-    row.mixed_latency_ms = time_rounds(rounds, [&] { segmenter.segment(mixed); });
+    BatchSegmenter same_segmenter(bundle, max_pixels), mixed_segmenter(bundle, max_pixels);
+    same_segmenter.segment(same);
+    mixed_segmenter.segment(mixed);
+    std::vector<double> same_ms, mixed_ms;
+    auto timed = [](BatchSegmenter& segmenter, const std::vector<BatchItem>& items) {
+      const auto t0 = Clock::now();
+      segmenter.segment(items);
+      return millis(Clock::now() - t0);
+    };
+    for (int r = 0; r < rounds; ++r) {
+      same_ms.push_back(timed(same_segmenter, same));
+      mixed_ms.push_back(timed(mixed_segmenter, mixed));
+    }
+    row.same_latency_ms = median(same_ms);
+    row.mixed_latency_ms = median(mixed_ms);
   });
   row.same_fps = 1000.0 * double(n) / row.same_latency_ms;
   row.mixed_fps = 1000.0 * double(n) / row.mixed_latency_ms;

@@ -2,7 +2,8 @@
 // default preset, AQ and mbtree on) played through gearnnquality !
 // avdec_h264 ! gearnn measure the descriptor the offline side computes for
 // their level, a ladder of representations lands on each one's level, and
-// brightness reads the same on the same frames.
+// brightness reads the same on the same frames; gearnn-eval-stream scores a
+// ladder it encodes and the same streams given as files alike.
 #include "../distort/synthetic.h"
 #include "distort/distort_images.h"
 #include "distort/h264.h"
@@ -17,11 +18,16 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using namespace gearnn;
@@ -99,6 +105,36 @@ LevelSpec abr_level(const std::string& name, int w, int h, double qp) {
   l.distortion.resolution = Resolution{w, h};
   l.distortion.h264_qp = qp;
   return l;
+}
+
+// results.csv of a report: (method, level) -> mIoU.
+std::map<std::pair<std::string, std::string>, double> report_rows(const std::string& dir) {
+  std::ifstream in(dir + "/results.csv");
+  std::map<std::pair<std::string, std::string>, double> rows;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string method, level, miou;
+    std::getline(fields, method, ',');
+    std::getline(fields, level, ',');
+    std::getline(fields, miou, ',');
+    rows[{method, level}] = std::stod(miou);
+  }
+  return rows;
+}
+
+// Runs a command, returns its exit status; its stderr goes to `err`.
+int run_capturing(const std::string& command, const std::string& err) {
+  const int status = std::system((command + " 2> " + err).c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 double mean(const std::vector<double>& v, size_t from = 0) {
@@ -210,4 +246,65 @@ TEST(StreamLevels, BrightnessReadsTheSameOfflineAndAtRunTime) {
     }
     gst_harness_teardown(h);
   }
+}
+
+// gearnn-eval-stream on a synthetic labelled split: the oracle row is the best
+// fixed level and the base row the fixed base level of each representation;
+// the streams it encoded, given back as files (one as Annex B, one muxed into
+// MPEG-TS without re-encoding), score exactly as they did; bad files are named.
+TEST(StreamLevels, EvalStreamScoresItsLadderAndGivenFilesAlike) {
+  const std::string tool = gearnn::testing::env("GEARNN_EVAL_STREAM");
+  if (tool.empty()) GTEST_SKIP() << "GEARNN_EVAL_STREAM is not set (run through meson test)";
+  const std::string dir = gearnn::testing::scratch_dir("eval-stream");
+  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 20, 96, 72);
+  LevelSpec clean = abr_level("clean", 96, 72, 20), coarse = abr_level("coarse", 96, 72, 40);
+  const std::string bundle = bundle_with_levels("eval-stream-bundle", {coarse, clean});
+  const std::string common = tool + " --data " + data + " --split val --bundle " + bundle + " --threads 1";
+
+  const std::string work = dir + "/streams", encoded = dir + "/encoded";
+  ASSERT_EQ(run_capturing(common + " --ladder h264:96x72@18,96x72@40 --work " + work + " -o " + encoded,
+                          dir + "/encoded.err"), 0)
+      << read_text(dir + "/encoded.err");
+  const auto rows = report_rows(encoded);
+  for (const std::string rep : {"96x72@18", "96x72@40"}) {
+    SCOPED_TRACE(rep);
+    const double fixed_clean = rows.at({"fixed:clean", rep}), fixed_coarse = rows.at({"fixed:coarse", rep});
+    EXPECT_DOUBLE_EQ(rows.at({"oracle", rep}), std::max(fixed_clean, fixed_coarse));
+    EXPECT_DOUBLE_EQ(rows.at({"base", rep}), fixed_clean);  // the level without adaptor
+    ASSERT_TRUE(rows.count({"adaptive", rep}));
+  }
+  const std::string table = read_text(encoded + "/report.md");
+  EXPECT_NE(table.find("| 96x72@18 |"), std::string::npos) << "the level-choice table lists each representation";
+
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(work))
+    if (e.path().extension() == ".h264") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(files.size(), 2u);
+  // Muxed by GStreamer: ffmpeg's stream copy of raw H.264 with B frames drops frames.
+  const std::string ts = dir + "/second.ts";
+  ASSERT_EQ(std::system(("gst-launch-1.0 -q filesrc location=" + files[1] + " ! h264parse ! mpegtsmux ! filesink location=" +
+                         ts).c_str()),
+            0);
+  const std::string given = dir + "/given";
+  ASSERT_EQ(run_capturing(common + " --streams first=" + files[0] + ",second=" + ts + " -o " + given,
+                          dir + "/given.err"), 0)
+      << read_text(dir + "/given.err");
+  const auto given_rows = report_rows(given);
+  // The work folder's names sort as the ladder: 96x72_18 before 96x72_40.
+  for (const auto& [from, to] : {std::pair{std::string("96x72@18"), std::string("first")}, {"96x72@40", "second"}})
+    for (const std::string method : {"adaptive", "base", "oracle", "fixed:clean", "fixed:coarse"}) {
+      SCOPED_TRACE(method + " " + to);
+      EXPECT_DOUBLE_EQ(given_rows.at({method, to}), rows.at({method, from}));
+    }
+
+  EXPECT_EQ(run_capturing(common + " --streams a=" + dir + "/missing.h264 -o " + dir + "/bad", dir + "/bad.err"), 1);
+  EXPECT_NE(read_text(dir + "/bad.err").find(dir + "/missing.h264: not a regular file"), std::string::npos)
+      << read_text(dir + "/bad.err");
+  const std::string text = dir + "/not-video.h264";
+  std::ofstream(text) << "not a video\n";
+  EXPECT_EQ(run_capturing(common + " --streams a=" + text + " -o " + dir + "/bad", dir + "/bad.err"), 1);
+  EXPECT_NE(read_text(dir + "/bad.err").find(text + ": "), std::string::npos) << read_text(dir + "/bad.err");
+  EXPECT_EQ(run_capturing(common + " --ladder h264:96x72@18 --streams a=" + files[0] + " -o " + dir + "/bad",
+                          dir + "/bad.err"), 2);
 }
