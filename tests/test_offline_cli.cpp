@@ -139,3 +139,60 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
       << slurp(log);
   EXPECT_EQ(gearnn_cli("train --arch drn_d_22 --crop 12by3" + common + " -o " + dir + "/y", log), 2) << slurp(log);
 }
+
+// gearnn exits --keep-heads --level-thresholds: the bundle's heads stay (same
+// tensor file), and the level named gets thresholds of its own, chosen on its
+// distorted frames: with no loss allowed they lose none of its mIoU, with any loss
+// allowed every frame leaves at the first exit. Unknown levels are named.
+TEST(OfflineCli, LevelThresholdsOnDistortedFrames) {
+  if (env("GEARNN_CLI").empty()) GTEST_SKIP() << "GEARNN_CLI is not set (run through meson test)";
+  const std::string dir = gearnn::testing::scratch_dir("cli-level-thresholds");
+  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 6, 64, 48);
+  const std::string bundle = dir + "/bundle";
+  ASSERT_EQ(gearnn_cli("bundle random --arch drn_d_22 --width 0.125 --classes 11 --levels 3 --exits base.4,base.6 -o " +
+                           bundle, dir + "/random.log"),
+            0)
+      << slurp(dir + "/random.log");
+  // Named as gearnn adapt names levels: by their distortion setting.
+  nlohmann::json before = nlohmann::json::parse(slurp(bundle + "/manifest.json"));
+  const std::string level = "jpeg:" + std::to_string(int(before["levels"][0]["distortion"]["jpeg_quality"]));
+  before["levels"][0]["name"] = level;
+  std::ofstream(bundle + "/manifest.json") << before.dump(2);
+  const std::string common = "exits --bundle " + bundle + " --data " + data + " --keep-heads --cache " + dir + "/cache";
+
+  for (const char* loss : {"0", "100"}) {
+    SCOPED_TRACE(std::string("max loss ") + loss);
+    const std::string out = dir + "/out-" + loss, log = dir + "/exits-" + loss + ".log";
+    fs::copy(bundle, out, fs::copy_options::recursive);  // rethresholded in place, as make.sh does
+    ASSERT_EQ(gearnn_cli(common + " --level-thresholds " + level + " --max-loss " + loss + " -o " + out, log), 0)
+        << slurp(log);
+    const nlohmann::json after = nlohmann::json::parse(slurp(out + "/manifest.json"));
+    EXPECT_EQ(after["exits"]["sha256"], before["exits"]["sha256"]) << "the heads' tensors are kept";
+    ASSERT_EQ(after["exits"]["heads"].size(), 2u);
+    for (const auto& head : after["exits"]["heads"]) {
+      ASSERT_TRUE(head.contains("level_thresholds")) << head.dump();
+      EXPECT_EQ(head["level_thresholds"].size(), 1u);
+      const double t = head["level_thresholds"][level];
+      EXPECT_GE(t, 0.0);
+      EXPECT_LE(t, 1.0);
+    }
+    const std::string text = slurp(log);
+    const size_t at = text.find(level + ": thresholds");
+    ASSERT_NE(at, std::string::npos) << text;
+    if (std::string(loss) == "100") {
+      EXPECT_NE(text.find("base.4 ", at), std::string::npos);
+      EXPECT_NE(text.find("(100.0% of frames)", at), std::string::npos) << "every frame leaves at the first exit";
+    } else {
+      // No loss allowed: the exits' mIoU is at least the network's.
+      const size_t m = text.find(", mIoU ", at), against = text.find(" against ", at);
+      ASSERT_NE(against, std::string::npos) << text;
+      EXPECT_GE(std::stod(text.substr(m + 7)), std::stod(text.substr(against + 9))) << text;
+    }
+  }
+
+  const std::string log = dir + "/bad.log";
+  EXPECT_NE(gearnn_cli(common + " --level-thresholds jpeg:55 -o " + dir + "/bad", log), 0);
+  EXPECT_NE(slurp(log).find("'jpeg:55', which is not one of its levels"), std::string::npos) << slurp(log);
+  EXPECT_NE(gearnn_cli(common + " -o " + dir + "/bad", log), 0);
+  EXPECT_NE(slurp(log).find("--keep-heads needs --level-thresholds"), std::string::npos) << slurp(log);
+}

@@ -11,6 +11,7 @@
 #   nearclean  like-for-like check: JPEG 90 and 100 alone, every method, val and 0006R0
 #   stream     the ABR bundle measured through the elements on a bitrate ladder
 #   exits      FlexDNN early exits added to the ABR bundle, against BranchyNet-style exits and smaller inputs
+#   exit_levels  thresholds of their own for the ABR bundle's distorted levels (its exits kept) + reports
 #   expected   each ABR level's mIoU on 0006R0 recorded in the bundle (the meta's expected-miou, the ABR hint)
 #
 # Every step resumes where it stopped (training checkpoints every epoch, adapt
@@ -54,6 +55,7 @@ baseline_epochs=${BASELINE_EPOCHS:-4}
 
 abr_levels="h264:480x360@18,480x360@28,480x360@38,320x240@18,320x240@28,320x240@38,240x180@18,240x180@28,240x180@38"
 abr_base_level="h264:480x360@18"
+abr_distorted_levels="h264:480x360@28,480x360@38,320x240@18,320x240@28,320x240@38,240x180@18,240x180@28,240x180@38"
 jpeg_levels="jpeg:10,20,30,40,50,60,70,80,90,100"
 jpeg_base_level="jpeg:100"
 brightness_levels="brightness:0.1,0.2,0.4,0.6,0.8,1,1.5,2"
@@ -168,6 +170,8 @@ step_nearclean() {
 # at most 1 mIoU point lost; BranchyNet-style exits (the first heads at every
 # stride-8 stage, thresholds only) for comparison; the report on val and on
 # 0006R0, clean frames and the ladder's levels, with and without adaptors.
+# Every distorted level gets thresholds of its own, chosen on its distorted
+# val frames for the same loss (both kinds of exits, like for like).
 # The first heads have 2 convs of 64 channels, 10 epochs, 4 per pruning step
 # (the command's defaults, twice the stage's width and 20 epochs, take about
 # eight times as long on 2 cores; an earlier run from 2 x 256 pruned base.6
@@ -176,6 +180,7 @@ step_exits() {
   local ship=models/camvid-abr exits_common=(--epochs "${EXIT_EPOCHS:-10}" --prune-epochs "${EXIT_PRUNE_EPOCHS:-4}"
                                              --channels "${EXIT_CHANNELS:-64}" --exclude-sequence "$heldout"
                                              --max-loss 1)
+  exits_common+=(--level-thresholds "$abr_distorted_levels")
   run "$gearnn" exits "${common[@]}" "${exits_common[@]}" --bundle "$ship" --work "$work/exits.work" -o "$ship"
   run "$gearnn" exits "${common[@]}" "${exits_common[@]}" --fixed --bundle "$ship" --work "$work/exits.work" \
     -o "$work/abr-branchy"
@@ -194,6 +199,22 @@ step_expected() {
   run "$gearnn" eval "${common[@]}" --split train --only-sequence "$heldout" --levels "$abr_levels" \
     --bundle models/camvid-abr --methods gearnn --write-expected --quiet -o "$work/expected-abr"
   "$gearnn" inspect models/camvid-abr > models/camvid-abr/inspect.txt
+}
+
+# The shipped exits kept, each distorted ABR level given thresholds of its own
+# (chosen on its distorted val frames, at most 1 point lost), and the reports
+# on the ladder's levels; without BranchyNet-style rows, whose bundle is a
+# work file of the exits step.
+step_exit_levels() {
+  local ship=models/camvid-abr levels="h264:480x360@18,320x240@28,240x180@38"
+  run "$gearnn" exits "${common[@]}" --bundle "$ship" --keep-heads --level-thresholds "$abr_distorted_levels" \
+    --max-loss 1 -o "$ship"
+  run "$gearnn" eval-exits "${common[@]}" --bundle "$ship" --levels "$levels" --split val \
+    --title "Early exits in camvid-abr on CamVid val, thresholds per level" -o "$ship/exits-levels-report"
+  run "$gearnn" eval-exits "${common[@]}" --bundle "$ship" --levels "$levels" --split train --only-sequence "$heldout" \
+    --title "Early exits in camvid-abr on CamVid $heldout (held out of every training), thresholds per level" \
+    -o "$ship/exits-levels-report-$heldout"
+  "$gearnn" inspect "$ship" > "$ship/inspect.txt"
 }
 
 step_abr() { mkdir -p models/camvid-abr && adapt_and_compare abr "$abr_levels" "$abr_base_level"; }

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "error.h"
 #include "experiment/exits.h"
+#include "experiment/level_images.h"
 #include "offline_options.h"
 
 #include <cmath>
@@ -29,7 +30,12 @@ CommandSpec spec() {
       "the selection split for a mIoU loss of at most --max-loss, and the plan\n"
       "removes exits whose saving ratio R is at most 1. --fixed keeps the first\n"
       "heads at every stage, without search or plan (BranchyNet-style exits).\n"
-      "Trained heads are kept in BUNDLE.work, so a rerun resumes.",
+      "Trained heads are kept in BUNDLE.work, so a rerun resumes.\n"
+      "--level-thresholds gives each level named there thresholds of its own,\n"
+      "chosen the same way on the selection split's frames distorted to that level\n"
+      "and run with its adaptor (distorted frames are less confident, so the clean\n"
+      "thresholds let few of them leave). With --keep-heads the bundle's own exits\n"
+      "are kept as they are and only those thresholds are chosen.",
       {{"--bundle", "BUNDLE", "the bundle to add exits to"},
        {"--stages", "S,..", "candidate stages (default: every stride-8 stage but the last)"},
        {"--split", "S", "training split (default train)"},
@@ -44,6 +50,8 @@ CommandSpec spec() {
        {"--min-channels", "N", "the search stops halving here (default 8)"},
        {"--max-loss", "P", "mIoU points the exits may cost on the selection split (default 1)"},
        {"--fixed", "", "BranchyNet-style: the first heads everywhere, thresholds only"},
+       {"--level-thresholds", "SPEC", "levels of the bundle that get thresholds of their own (distortion settings)"},
+       {"--keep-heads", "", "keep the bundle's exits; choose only the --level-thresholds"},
        {"--seed", "S", "random seed (default 1)"},
        {"--work", "DIR", "where trained heads are kept (default BUNDLE.work)"},
        {"--output", "BUNDLE", "bundle folder to write (may be --bundle itself)", "-o"}},
@@ -89,6 +97,42 @@ void trained(ExitHead& head, size_t candidate, const ExitFrames& frames, const B
   fs::rename(path + ".tmp", path);
 }
 
+// Each level of `levels` gets thresholds of its own for `heads` (all present):
+// chosen on `select` distorted to the level, through the level's trunk.
+void choose_level_thresholds(const Bundle& bundle, std::vector<ExitHead>& heads,
+                             const std::vector<DistortionSetting>& levels, const Dataset& select,
+                             const std::string& cache, int threads, double max_loss,
+                             const std::function<void(const std::string&)>& say) {
+  std::vector<std::string> stages;
+  for (const ExitHead& h : heads) stages.push_back(h.spec.after);
+  for (const DistortionSetting& setting : levels) {
+    const std::string name = setting.text();
+    const auto level = bundle.find_level(name);
+    if (!level) throw Error(bundle.folder() + ": --level-thresholds names '" + name + "', which is not one of its levels");
+    const LevelImages images(select, setting, cache, threads);
+    const ExitFrames frames =
+        collect_exit_frames(bundle, *level, select, stages, [&](size_t i) { return images.image(i); });
+    ExitEvidence evidence;
+    for (size_t c = 0; c < heads.size(); ++c) evidence.heads.push_back(score_exit_head(heads[c], c, frames, bundle));
+    evidence.network = score_network(frames, bundle);
+    for (const auto& [w, h] : frames.sizes)
+      evidence.costs.push_back(exit_costs(bundle.architecture(), heads, (h + 7) / 8 * 8, (w + 7) / 8 * 8));
+    const ExitPolicy policy{std::vector<bool>(heads.size(), true),
+                            choose_thresholds(evidence, std::vector<bool>(heads.size(), true), max_loss)};
+    const ExitOutcomeSummary outcome = simulate_exits(evidence, policy);
+    std::ostringstream line;
+    line << std::fixed << std::setprecision(3) << name << ": thresholds";
+    for (size_t c = 0; c < heads.size(); ++c) {
+      heads[c].spec.level_thresholds[name] = policy.thresholds[c];
+      line << " " << heads[c].spec.after << " " << policy.thresholds[c] << " (" << std::setprecision(1)
+           << 100 * outcome.exit_rate[c] << "% of frames)" << std::setprecision(3);
+    }
+    line << std::setprecision(2) << ", mIoU " << outcome.miou << " against " << outcome.network_miou
+         << " for the network, " << 100 * outcome.mean_macs / outcome.network_macs << "% of its MACs";
+    say(line.str());
+  }
+}
+
 }  // namespace
 
 int run_exits(const std::vector<std::string>& argv) {
@@ -100,7 +144,7 @@ int run_exits(const std::vector<std::string>& argv) {
   }
   const std::string bundle_path = args.require("--bundle"), out = args.require("--output");
   const std::string work = args.get("--work", out + ".work");
-  apply_threads(args);
+  const int threads = apply_threads(args);
   const auto bundle = Bundle::load(bundle_path, args.get("--device", "cpu"), DescriptorCheck::skip);
   const Architecture& arch = bundle->architecture();
   const std::vector<std::string> stages =
@@ -116,16 +160,31 @@ int run_exits(const std::vector<std::string>& argv) {
   ExitTraining refine = first;
   refine.epochs = args.get_int("--prune-epochs", 6);
 
-  const size_t level = bundle->default_level();
-  std::cerr << "collecting trunk features of level " << bundle->manifest().levels[level].name << "\n";
-  const ExitFrames train = collect_exit_frames(*bundle, level, open_dataset(args, "--split", "train"), stages);
-  const ExitFrames select = collect_exit_frames(*bundle, level, open_dataset(args, "--select-split", "val"), stages);
+  std::vector<DistortionSetting> threshold_levels;
+  if (args.has("--level-thresholds")) threshold_levels = level_spec_option(args, "--level-thresholds");
   std::ostringstream log;
   log << std::fixed << std::setprecision(2);
   const auto say = [&](const std::string& line) {
     std::cerr << line << "\n";
     log << line << "\n";
   };
+  if (args.has("--keep-heads")) {
+    if (bundle->exits().empty()) throw Error(bundle->folder() + ": has no exits to keep (run gearnn exits without --keep-heads)");
+    if (threshold_levels.empty()) throw UsageError("--keep-heads needs --level-thresholds");
+    std::vector<ExitHead> heads = bundle->exits();
+    choose_level_thresholds(*bundle, heads, threshold_levels, open_dataset(args, "--select-split", "val"),
+                            args.get("--cache", ".gearnn-cache"), threads, max_loss, say);
+    copy_bundle(bundle_path, out);
+    write_bundle_exits(out, heads);
+    std::ofstream((fs::path(out) / "exits-levels.log").string(), std::ios::trunc) << log.str();
+    std::cout << "wrote " << out << ": thresholds for " << threshold_levels.size() << " levels\n";
+    return 0;
+  }
+
+  const size_t level = bundle->default_level();
+  std::cerr << "collecting trunk features of level " << bundle->manifest().levels[level].name << "\n";
+  const ExitFrames train = collect_exit_frames(*bundle, level, open_dataset(args, "--split", "train"), stages);
+  const ExitFrames select = collect_exit_frames(*bundle, level, open_dataset(args, "--select-split", "val"), stages);
 
   ExitEvidence evidence;
   std::vector<ExitHead> heads;
@@ -199,6 +258,8 @@ int run_exits(const std::vector<std::string>& argv) {
     say(l.str());
   }
   if (kept.empty()) throw Error("no exit is worth its cost on this data (every R <= 1 or no frame may leave); nothing written");
+  choose_level_thresholds(*bundle, kept, threshold_levels, open_dataset(args, "--select-split", "val"),
+                          args.get("--cache", ".gearnn-cache"), threads, max_loss, say);
   copy_bundle(bundle_path, out);
   write_bundle_exits(out, kept);
   std::ofstream((fs::path(out) / "exits.log").string(), std::ios::trunc) << log.str();
