@@ -168,15 +168,19 @@ int run_exits(const std::vector<std::string>& argv) {
     std::cerr << line << "\n";
     log << line << "\n";
   };
-  if (args.has("--keep-heads")) {
-    if (bundle->exits().empty()) throw Error(bundle->folder() + ": has no exits to keep (run gearnn exits without --keep-heads)");
-    if (threshold_levels.empty()) throw UsageError("--keep-heads needs --level-thresholds");
-    std::vector<ExitHead> heads = bundle->exits();
+  // Thresholds per level, then the bundle with `heads`, and the log, written to `out`.
+  const auto finish = [&](std::vector<ExitHead>& heads, const std::string& log_name) {
     choose_level_thresholds(*bundle, heads, threshold_levels, open_dataset(args, "--select-split", "val"),
                             args.get("--cache", ".gearnn-cache"), threads, max_loss, say);
     copy_bundle(bundle_path, out);
     write_bundle_exits(out, heads);
-    std::ofstream((fs::path(out) / "exits-levels.log").string(), std::ios::trunc) << log.str();
+    std::ofstream((fs::path(out) / log_name).string(), std::ios::trunc) << log.str();
+  };
+  if (args.has("--keep-heads")) {
+    if (bundle->exits().empty()) throw Error(bundle->folder() + ": has no exits to keep (run gearnn exits without --keep-heads)");
+    if (threshold_levels.empty()) throw UsageError("--keep-heads needs --level-thresholds");
+    std::vector<ExitHead> heads = bundle->exits();
+    finish(heads, "exits-levels.log");
     std::cout << "wrote " << out << ": thresholds for " << threshold_levels.size() << " levels\n";
     return 0;
   }
@@ -258,11 +262,7 @@ int run_exits(const std::vector<std::string>& argv) {
     say(l.str());
   }
   if (kept.empty()) throw Error("no exit is worth its cost on this data (every R <= 1 or no frame may leave); nothing written");
-  choose_level_thresholds(*bundle, kept, threshold_levels, open_dataset(args, "--select-split", "val"),
-                          args.get("--cache", ".gearnn-cache"), threads, max_loss, say);
-  copy_bundle(bundle_path, out);
-  write_bundle_exits(out, kept);
-  std::ofstream((fs::path(out) / "exits.log").string(), std::ios::trunc) << log.str();
+  finish(kept, "exits.log");
   std::cout << "wrote " << out << " with " << kept.size() << " exits\n";
   return 0;
 }
