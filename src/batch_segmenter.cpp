@@ -38,6 +38,9 @@ void BatchSegmenter::segment(const std::vector<BatchItem>& items) {
   const int width = items[0].frame.width, height = items[0].frame.height;
   for (const BatchItem& item : items) {
     FrameInput::check(item.frame);
+    if (item.level >= bundle_->level_count())
+      throw Error(bundle_->folder() + ": batch names level " + std::to_string(item.level) + " of " +
+                  std::to_string(bundle_->level_count()));
     if (item.frame.width != width || item.frame.height != height)
       throw Error("batch of frames of different sizes (" + std::to_string(width) + "x" + std::to_string(height) +
                   " and " + std::to_string(item.frame.width) + "x" + std::to_string(item.frame.height) + ")");

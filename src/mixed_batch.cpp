@@ -23,20 +23,20 @@ MixedBatchPlan::MixedBatchPlan(std::shared_ptr<const Bundle> bundle, std::vector
   for (size_t layer = 0; layer < arch.layers().size(); ++layer) {
     const std::vector<size_t>& slots = arch.layers()[layer].slots;
     // Consecutive samples whose levels read the same tensors for this layer
-    // (the same objects where an adaptor leaves the layer alone) form a run.
+    // (the same objects where an adaptor leaves the layer alone) form a span.
     LayerPlan& plan = plans_[layer];
     for (size_t n = 0; n < levels_.size(); ++n) {
       const WeightTable* table = &bundle_->weights(levels_[n]);
       const bool same_as_previous =
-          !plan.runs.empty() && std::all_of(slots.begin(), slots.end(), [&](size_t s) {
-            return (*plan.runs.back().table)[s].is_same((*table)[s]);
+          !plan.spans.empty() && std::all_of(slots.begin(), slots.end(), [&](size_t s) {
+            return (*plan.spans.back().table)[s].is_same((*table)[s]);
           });
       if (same_as_previous)
-        ++plan.runs.back().count;
+        ++plan.spans.back().count;
       else
-        plan.runs.push_back({table, int64_t(n), 1});
+        plan.spans.push_back({table, int64_t(n), 1});
     }
-    if (plan.runs.size() == 1) continue;
+    if (plan.spans.size() == 1) continue;
     ++split_layers_;
     if (arch.layers()[layer].kind != Layer::Kind::batch_norm) continue;
     // y = (x - mean) / sqrt(var + eps) * weight + bias = x * scale + shift, per sample.
@@ -69,10 +69,10 @@ at::Tensor MixedBatchPlan::conv(int layer, const at::Tensor& x, int stride, int 
     const at::Tensor bias = bias_of_bn.defined() ? bias_of_bn : slots.size() > 1 ? w[slots[1]] : at::Tensor();
     return conv2d(in, w[slots[0]], bias, stride, padding, dilation);
   };
-  if (plan.runs.size() == 1) return run(*plan.runs[0].table, x);
+  if (plan.spans.size() == 1) return run(*plan.spans[0].table, x);
   std::vector<at::Tensor> parts;
-  parts.reserve(plan.runs.size());
-  for (const Run& r : plan.runs) parts.push_back(run(*r.table, x.narrow(0, r.first, r.count)));
+  parts.reserve(plan.spans.size());
+  for (const SampleSpan& span : plan.spans) parts.push_back(run(*span.table, x.narrow(0, span.first, span.count)));
   return at::cat(parts);
 }
 
@@ -80,11 +80,11 @@ at::Tensor MixedBatchPlan::conv_bn(int conv_layer, int bn_layer, const at::Tenso
                                    int dilation) const {
   const std::vector<size_t>& bn = bundle_->architecture().layers()[size_t(bn_layer)].slots;
   const LayerPlan& plan = plans_[size_t(bn_layer)];
-  const WeightTable& first = *plan.runs[0].table;
+  const WeightTable& first = *plan.spans[0].table;
   // Folded pairs (no adaptor touches them): one conv with the folded bias, shared by all.
   if (!first[bn[0]].defined()) return conv(conv_layer, x, stride, padding, dilation, first[bn[1]]);
   const at::Tensor y = conv(conv_layer, x, stride, padding, dilation, at::Tensor());
-  if (plan.runs.size() == 1)
+  if (plan.spans.size() == 1)
     return at::batch_norm(y, first[bn[0]], first[bn[1]], first[bn[2]], first[bn[3]], false, 0.0, 1e-5, true);
   return at::addcmul(plan.shift, y, plan.scale);
 }

@@ -3,12 +3,13 @@
 // (Punica/S-LoRA's idea for vision adaptors). Every layer that all the
 // batch's levels share runs once over the whole batch. A BN layer that some
 // level's adaptor replaces applies a per-sample scale and shift (N x C x 1 x 1,
-// gathered when the plan is made); a conv that differs runs once per run of
+// gathered when the plan is made); a conv that differs runs once per span of
 // consecutive samples sharing its weights, on a view of the batch (callers
-// order samples by level, so runs are few), and the parts are joined for the
-// next layer. No weights are copied: the plan holds references to the bundle's tensors and the small
-// per-sample BN terms. Outputs equal each sample's single-frame forward at its
-// own level within float rounding (tests/test_mixed_batch.cpp).
+// order samples by level: at most one span per level), and the parts are
+// joined for the next layer. No weights are copied: the plan holds references
+// to the bundle's tensors and the small per-sample BN terms. Outputs equal
+// each sample's single-frame forward at its own level within float rounding
+// (tests/test_mixed_batch.cpp).
 #include "bundle.h"
 #include "drn.h"
 
@@ -26,7 +27,7 @@ public:
 
   const std::vector<size_t>& levels() const { return levels_; }
   size_t batch_size() const { return levels_.size(); }
-  // Layers that run per run of samples (convs) or per sample (BN), for reports.
+  // Layers that run per span of samples (convs) or per sample (BN), for reports.
   size_t split_layers() const { return split_layers_; }
 
   // N x 3 x H x W normalised input, N = batch_size(), on the bundle's device ->
@@ -38,13 +39,13 @@ public:
   at::Tensor classifier(int layer, const at::Tensor& x) const override;
 
 private:
-  struct Run {
+  struct SampleSpan {
     const WeightTable* table;  // a table samples [first, first + count) share for this layer
     int64_t first, count;
   };
   struct LayerPlan {
-    std::vector<Run> runs;  // one run: the whole batch
-    at::Tensor scale, shift;    // BN layers split per sample: N x C x 1 x 1
+    std::vector<SampleSpan> spans;  // one span: the whole batch
+    at::Tensor scale, shift;        // BN layers split per sample: N x C x 1 x 1
   };
   at::Tensor conv(int layer, const at::Tensor& x, int stride, int padding, int dilation, const at::Tensor& bias_of_bn) const;
 

@@ -137,19 +137,26 @@ TEST(BatchSegmenter, ChunkedBatchMatchesSingleFrames) {
     for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * (k + 3) + i / 41) % 253);
     frames.push_back(std::move(img));
   }
-  for (size_t k = 0; k < 5; ++k) items.push_back({frames[k].view(), k % 3, maps[k].data()});
+  // Sorted by level, 0 0 1 2 2: chunks {0,0}, {1,2} (two levels in one forward), {2}.
+  const size_t level_of[5] = {2, 0, 1, 2, 0};
+  for (size_t k = 0; k < 5; ++k) items.push_back({frames[k].view(), level_of[k], maps[k].data()});
   for (int pass = 0; pass < 2; ++pass) {  // the second pass reuses plans and buffers
     segmenter.segment(items);
     for (size_t k = 0; k < 5; ++k) {
       gearnn::AdaptiveModel alone(bundle);
-      alone.select(k % 3);
+      alone.select(level_of[k]);
       const auto expected = alone.segment(frames[k].view()).classes;
       size_t differing = 0;
       for (size_t p = 0; p < expected.size(); ++p) differing += expected[p] != maps[k][p];
       EXPECT_LE(differing, expected.size() / 1000) << "frame " << k << " pass " << pass;
     }
   }
-  EXPECT_EQ(segmenter.cached_plans(), 3u) << "chunks {0,1}, {0,2} (sorted from 2,0), {1}";
+  EXPECT_EQ(segmenter.cached_plans(), 3u) << "chunks {0,0}, {1,2}, {2}";
+  items.back().level = 3;  // unknown: refused before any frame is written
+  std::fill(maps[1].begin(), maps[1].end(), uint8_t(255));
+  EXPECT_THROW(segmenter.segment(items), gearnn::Error);
+  EXPECT_EQ(maps[1][0], 255) << "no chunk ran";
+  items.back().level = 0;
   gearnn::RgbImage other{w + 8, h, std::vector<uint8_t>(size_t((w + 8) * h * 3))};
   items.push_back({other.view(), 0, maps[0].data()});
   EXPECT_THROW(segmenter.segment(items), gearnn::Error);

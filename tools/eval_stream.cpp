@@ -99,6 +99,8 @@ std::vector<Representation> given_files(const std::string& list) {
   std::string item;
   while (std::getline(in, item, ',')) {
     const size_t eq = item.find('=');
+    if (item.find_first_of(" \t|") < eq)
+      throw UsageError("--streams: the name in '" + item + "' has a space or a '|' (it names a report row)");
     if (eq == 0 || eq == std::string::npos || eq + 1 == item.size())
       throw UsageError("--streams: '" + item + "' is not NAME=FILE");
     Representation r{item.substr(0, eq), std::nullopt, item.substr(eq + 1)};
@@ -127,7 +129,8 @@ Played play(const std::string& stream, const Dataset& data, const tools::PlayOpt
   size_t index = 0;
   std::string last_level;
   tools::play_h264_file(stream, o, [&](const GstGearnnSegmentation& seg) {
-    if (index >= data.size()) throw Error(stream + ": more frames came out than were encoded");
+    if (index >= data.size())
+      throw Error(stream + ": more frames than the split's " + std::to_string(data.size()) + " came out");
     const ClassMap label = data.load_label(index++);
     ClassMap predicted{int(seg.width), int(seg.height),
                        std::vector<uint8_t>(seg.class_map, seg.class_map + size_t(seg.width) * seg.height)};
@@ -191,7 +194,7 @@ int run(int argc, char** argv) {
     if (!l.adaptor) base_level = l.name;
 
   const std::string work = args.get("--work", (fs::path(out_dir) / "streams").string());
-  fs::create_directories(work);
+  if (args.has("--ladder") || args.has("--switching")) fs::create_directories(work);
   std::string switching;
   if (args.has("--switching")) {
     switching = (fs::path(work) / "switching-bundle").string();

@@ -111,6 +111,8 @@ void play_h264_file(const std::string& path, const PlayOptions& o,
   }
   if (problem.empty()) problem = pipeline_error(pipeline.get(), 0);
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  // parsebin found streams, but none that h264parse takes.
+  if (problem.find("not-linked") != std::string::npos) problem = "no H.264 video stream in the file (" + problem + ")";
   if (!problem.empty()) throw Error(path + ": " + problem);
 }
 

@@ -107,11 +107,10 @@ void choose_level_thresholds(const Bundle& bundle, std::vector<ExitHead>& heads,
   for (const ExitHead& h : heads) stages.push_back(h.spec.after);
   for (const DistortionSetting& setting : levels) {
     const std::string name = setting.text();
-    const auto level = bundle.find_level(name);
-    if (!level) throw Error(bundle.folder() + ": --level-thresholds names '" + name + "', which is not one of its levels");
+    const size_t level = *bundle.find_level(name);  // checked by the caller
     const LevelImages images(select, setting, cache, threads);
     const ExitFrames frames =
-        collect_exit_frames(bundle, *level, select, stages, [&](size_t i) { return images.image(i); });
+        collect_exit_frames(bundle, level, select, stages, [&](size_t i) { return images.image(i); });
     ExitEvidence evidence;
     for (size_t c = 0; c < heads.size(); ++c) evidence.heads.push_back(score_exit_head(heads[c], c, frames, bundle));
     evidence.network = score_network(frames, bundle);
@@ -162,6 +161,15 @@ int run_exits(const std::vector<std::string>& argv) {
 
   std::vector<DistortionSetting> threshold_levels;
   if (args.has("--level-thresholds")) threshold_levels = level_spec_option(args, "--level-thresholds");
+  for (const DistortionSetting& l : threshold_levels)  // checked before hours of head training
+    if (!bundle->find_level(l.text()))
+      throw Error(bundle->folder() + ": --level-thresholds names '" + l.text() + "', which is not one of its levels");
+  if (args.has("--keep-heads")) {
+    if (threshold_levels.empty()) throw UsageError("--keep-heads needs --level-thresholds");
+    for (const char* o : {"--fixed", "--stages", "--epochs", "--prune-epochs", "--convs", "--channels", "--work"})
+      if (args.has(o)) throw UsageError(std::string("--keep-heads trains nothing: ") + o + " does not apply");
+    if (bundle->exits().empty()) throw Error(bundle->folder() + ": has no exits to keep (run gearnn exits without --keep-heads)");
+  }
   std::ostringstream log;
   log << std::fixed << std::setprecision(2);
   const auto say = [&](const std::string& line) {
@@ -177,8 +185,6 @@ int run_exits(const std::vector<std::string>& argv) {
     std::ofstream((fs::path(out) / log_name).string(), std::ios::trunc) << log.str();
   };
   if (args.has("--keep-heads")) {
-    if (bundle->exits().empty()) throw Error(bundle->folder() + ": has no exits to keep (run gearnn exits without --keep-heads)");
-    if (threshold_levels.empty()) throw UsageError("--keep-heads needs --level-thresholds");
     std::vector<ExitHead> heads = bundle->exits();
     finish(heads, "exits-levels.log");
     std::cout << "wrote " << out << ": thresholds for " << threshold_levels.size() << " levels\n";
