@@ -14,10 +14,12 @@ set xrange [-0.5:7.500000]
 set grid
 set key outside right center
 plot 'plot.dat' using 1:2 with linespoints linewidth 2 pointsize 1.2 title 'original', \
-     'plot.dat' using 1:3 with linespoints linewidth 2 pointsize 1.2 title 'gearnn', \
-     'plot.dat' using 1:4 with linespoints linewidth 2 pointsize 1.2 title 'switching', \
-     'plot.dat' using 1:5 with linespoints linewidth 2 pointsize 1.2 title 'mixed', \
-     'plot.dat' using 1:6 with linespoints linewidth 2 pointsize 1.2 title 'stability'
+     'plot.dat' using 1:3 with linespoints linewidth 2 pointsize 1.2 title 'switching', \
+     'plot.dat' using 1:4 with linespoints linewidth 2 pointsize 1.2 title 'mixed', \
+     'plot.dat' using 1:5 with linespoints linewidth 2 pointsize 1.2 title 'stability', \
+     'plot.dat' using 1:6 with linespoints linewidth 2 pointsize 1.2 title 'bn-frame', \
+     'plot.dat' using 1:7 with linespoints linewidth 2 pointsize 1.2 title 'bn-set', \
+     'plot.dat' using 1:8 with linespoints linewidth 2 pointsize 1.2 title 'gearnn'
 set output
 set terminal svg size 960,540 noenhanced font 'sans,11' background rgb 'white'
 set output 'plot.svg'
