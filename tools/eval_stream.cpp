@@ -5,7 +5,8 @@
 // parsebin ! h264parse ! gearnnquality ! avdec_h264 ! gearnn, and the
 // masks are scored against the labels at the labels' resolution: the
 // adaptive element, the element fixed on the base level, and the element
-// fixed on each level in turn (the best of them is the oracle).
+// fixed on each level in turn (the best of them is the oracle). A local DASH
+// MPD may stand for the files: each video representation is one stream.
 #include "cli/args.h"
 #include "cli/offline_options.h"
 #include "distort/apply.h"
@@ -16,6 +17,7 @@
 #include "eval/report.h"
 #include "bundle.h"
 #include "manifest.h"
+#include "mpd_reader.h"
 #include "stream_player.h"
 
 #include <algorithm>
@@ -36,10 +38,12 @@ namespace {
 
 CommandSpec spec() {
   CommandSpec s{
-      "gearnn-eval-stream --data ROOT --bundle BUNDLE (--ladder SPEC | --streams LIST) -o REPORT_DIR [options]",
+      "gearnn-eval-stream --data ROOT --bundle BUNDLE (--ladder SPEC | --streams LIST | --mpd FILE) -o REPORT_DIR\n"
+      "  [options]",
       "Encodes the split's frames, in order, as one H.264 stream per representation\n"
       "of SPEC (h264 settings: h264:480x360@22,320x240@400k,...), or takes the\n"
-      "representations as files (--streams), plays each through the gearnn\n"
+      "representations as files (--streams) or from a local DASH MPD (--mpd: each\n"
+      "video representation, named WxH@<bandwidth>k), plays each through the gearnn\n"
       "elements, and scores the masks. Rows: adaptive (level-source=auto),\n"
       "base (fixed on the bundle's level without adaptor), oracle (the best fixed\n"
       "level in hindsight, per representation), fixed:<level> for every level, and\n"
@@ -51,6 +55,7 @@ CommandSpec spec() {
        {"--ladder", "SPEC", "representations, as H.264 distortion settings"},
        {"--streams", "LIST", "representations as files instead: NAME=FILE,... (H.264: Annex B, MP4, MKV, "
                              "MPEG-TS; the split's frames in list order)"},
+       {"--mpd", "FILE", "representations from a static DASH MPD on disk (SegmentTemplate or one file each)"},
        {"--switching", "DIR", "whole models per level (gearnn adapt's --switching-out)"},
        {"--fps", "N", "frame rate the frames are encoded at (default 30)"},
        {"--work", "DIR", "where the encoded streams go (default REPORT_DIR/streams)"},
@@ -115,6 +120,22 @@ std::vector<Representation> given_files(const std::string& list) {
   return out;
 }
 
+// Each video representation of a local MPD, its segments joined into one
+// file in `work` (named after it), in the MPD's order.
+std::vector<Representation> mpd_representations(const std::string& mpd, const std::string& work) {
+  std::vector<Representation> out;
+  for (const tools::MpdRepresentation& r : tools::read_mpd_video(mpd)) {
+    std::string name = std::to_string(r.width) + "x" + std::to_string(r.height) + "@" +
+                       std::to_string((r.bandwidth + 500) / 1000) + "k";
+    for (const auto& seen : out)
+      if (seen.name == name) name += "-" + r.id;
+    const std::string file = (fs::path(work) / (file_safe_name(name) + ".mp4")).string();
+    tools::join_representation(r, file);
+    out.push_back({name, std::nullopt, file});
+  }
+  return out;
+}
+
 struct Played {
   ConfusionMatrix confusion;
   std::map<std::string, size_t> frames_per_level;
@@ -176,9 +197,14 @@ int run(int argc, char** argv) {
   gst_init(nullptr, nullptr);
   tools::require_gearnn_plugin();
   const std::string bundle = args.require("--bundle"), out_dir = args.require("--output");
-  if (args.has("--ladder") == args.has("--streams")) throw UsageError("give either --ladder or --streams");
+  if (int(args.has("--ladder")) + int(args.has("--streams")) + int(args.has("--mpd")) != 1)
+    throw UsageError("give one of --ladder, --streams and --mpd");
+  const std::string work = args.get("--work", (fs::path(out_dir) / "streams").string());
+  if (args.has("--ladder") || args.has("--mpd") || args.has("--switching")) fs::create_directories(work);
   const std::vector<Representation> representations =
-      args.has("--ladder") ? encoded_ladder(level_spec_option(args, "--ladder")) : given_files(args.get("--streams"));
+      args.has("--ladder")  ? encoded_ladder(level_spec_option(args, "--ladder"))
+      : args.has("--mpd")   ? mpd_representations(args.get("--mpd"), work)
+                            : given_files(args.get("--streams"));
   const int fps = args.get_int("--fps", 30);
   const int threads = apply_threads(args);
   const Dataset data = open_dataset(args, "--split", "val");
@@ -193,8 +219,6 @@ int run(int argc, char** argv) {
   for (const auto& l : m.levels)
     if (!l.adaptor) base_level = l.name;
 
-  const std::string work = args.get("--work", (fs::path(out_dir) / "streams").string());
-  if (args.has("--ladder") || args.has("--switching")) fs::create_directories(work);
   std::string switching;
   if (args.has("--switching")) {
     switching = (fs::path(work) / "switching-bundle").string();
@@ -260,6 +284,8 @@ int run(int argc, char** argv) {
   notes << "Each representation is the split's " << data.size() << " frames in list order, ";
   if (args.has("--ladder"))
     notes << "encoded at " << fps << " frames/s by `" << h264_recipe() << "`";
+  else if (args.has("--mpd"))
+    notes << "read from the video representations of " << args.get("--mpd");
   else
     notes << "read from the files given (" << args.get("--streams") << ")";
   notes << ", and played through `parsebin ! h264parse ! gearnnquality ! avdec_h264 ! gearnn` (" << (threads > 0 ? std::to_string(threads) : std::string("default")) << " threads). "

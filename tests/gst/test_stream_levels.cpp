@@ -326,3 +326,84 @@ TEST(StreamLevels, EvalStreamScoresItsLadderAndGivenFilesAlike) {
   EXPECT_EQ(run_capturing(common + " --ladder h264:96x72@18 --streams a=" + files[0] + " -o " + dir + "/bad",
                           dir + "/bad.err"), 2);
 }
+
+// gearnn-eval-stream --mpd: a two-representation ladder muxed into DASH by
+// ffmpeg without re-encoding (with a SegmentTimeline and with a segment
+// duration) scores exactly as the ladder did, representation by
+// representation in the MPD's order; a missing segment, a live MPD and a file
+// that is not an MPD are named. (ffmpeg states its nominal segment duration,
+// shorter than a GOP here: the reader counts the segments that exist.)
+TEST(StreamLevels, EvalStreamReadsTheRepresentationsOfADashMpd) {
+  const std::string tool = gearnn::testing::env("GEARNN_EVAL_STREAM");
+  if (tool.empty()) GTEST_SKIP() << "GEARNN_EVAL_STREAM is not set (run through meson test)";
+  if (std::system("ffmpeg -hide_banner -loglevel error -muxers 2>/dev/null | grep -qw dash") != 0)
+    GTEST_SKIP() << "no ffmpeg with its dash muxer: the MPD is made by ffmpeg";
+  if (GstElementFactory* f = gst_element_factory_find("mpegtsmux"))
+    gst_object_unref(f);
+  else
+    GTEST_SKIP() << "no mpegtsmux (gst-plugins-bad): ffmpeg needs timestamps to copy the streams";
+  const std::string dir = gearnn::testing::scratch_dir("eval-stream-mpd");
+  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 20, 96, 72);
+  LevelSpec clean = abr_level("clean", 96, 72, 20), coarse = abr_level("coarse", 96, 72, 40);
+  const std::string bundle = bundle_with_levels("eval-stream-mpd-bundle", {coarse, clean});
+  const std::string common = tool + " --data " + data + " --split val --bundle " + bundle + " --threads 1";
+  const std::string work = dir + "/streams", encoded = dir + "/encoded";
+  ASSERT_EQ(run_capturing(common + " --ladder h264:96x72@40,96x72@18 --work " + work + " -o " + encoded,
+                          dir + "/encoded.err"), 0)
+      << read_text(dir + "/encoded.err");
+  const auto ladder_rows = report_rows(encoded);
+  mux_to_mpeg_ts(work + "/96x72@40.h264", dir + "/first.ts");
+  mux_to_mpeg_ts(work + "/96x72@18.h264", dir + "/second.ts");
+
+  for (const bool timeline : {true, false}) {
+    SCOPED_TRACE(timeline ? "SegmentTimeline" : "segment duration");
+    const std::string dash = dir + (timeline ? "/dash-timeline" : "/dash-duration");
+    fs::create_directories(dash);
+    ASSERT_EQ(std::system(("ffmpeg -hide_banner -loglevel error -y -i " + dir + "/first.ts -i " + dir +
+                           "/second.ts -map 0:v -map 1:v -c copy -tag:v avc1 -f dash -seg_duration 0.2 -use_template 1"
+                           " -use_timeline " + (timeline ? "1" : "0") + " -adaptation_sets id=0,streams=v " +
+                           dash + "/manifest.mpd")
+                              .c_str()),
+              0);
+    const std::string report = dash + "-report";
+    ASSERT_EQ(run_capturing(common + " --mpd " + dash + "/manifest.mpd -o " + report, dir + "/mpd.err"), 0)
+        << read_text(dir + "/mpd.err");
+    const auto rows = report_rows(report);
+    // The MPD's representations in its order, named WxH@<bandwidth>k: the
+    // level-choice table lists them in that order.
+    const std::string table = read_text(report + "/report.md");
+    std::vector<std::pair<size_t, std::string>> names;
+    for (const auto& [key, miou] : rows)
+      if (key.first == "adaptive") names.push_back({table.find("| " + key.second + " |"), key.second});
+    std::sort(names.begin(), names.end());
+    ASSERT_EQ(names.size(), 2u);
+    for (const auto& [pos, name] : names) ASSERT_EQ(name.rfind("96x72@", 0), 0u) << name;
+    for (const auto& [from, to] : {std::pair{std::string("96x72@40"), names[0].second}, {"96x72@18", names[1].second}})
+      for (const std::string method : {"adaptive", "base", "oracle", "fixed:clean", "fixed:coarse"}) {
+        SCOPED_TRACE(method + " " + to);
+        EXPECT_DOUBLE_EQ(rows.at({method, to}), ladder_rows.at({method, from}));
+      }
+  }
+
+  // A segment the timeline lists gone: named, nothing scored.
+  std::string segment;
+  for (const auto& e : fs::directory_iterator(dir + "/dash-timeline"))
+    if (e.path().extension() == ".m4s" && e.path().filename().string().find("init") == std::string::npos)
+      segment = e.path().string();
+  ASSERT_FALSE(segment.empty());
+  fs::remove(segment);
+  EXPECT_EQ(run_capturing(common + " --mpd " + dir + "/dash-timeline/manifest.mpd -o " + dir + "/bad", dir + "/bad.err"), 1);
+  EXPECT_NE(read_text(dir + "/bad.err").find("segment " + segment + " is missing"), std::string::npos)
+      << read_text(dir + "/bad.err");
+  std::string live = read_text(dir + "/dash-timeline/manifest.mpd");
+  const size_t type = live.find("type=\"static\"");
+  ASSERT_NE(type, std::string::npos);
+  live.replace(type, 13, "type=\"dynamic\"");
+  std::ofstream(dir + "/dash-timeline/live.mpd") << live;
+  EXPECT_EQ(run_capturing(common + " --mpd " + dir + "/dash-timeline/live.mpd -o " + dir + "/bad", dir + "/bad.err"), 1);
+  EXPECT_NE(read_text(dir + "/bad.err").find("live.mpd: a dynamic (live) MPD"), std::string::npos)
+      << read_text(dir + "/bad.err");
+  std::ofstream(dir + "/text.mpd") << "not xml at all <";
+  EXPECT_EQ(run_capturing(common + " --mpd " + dir + "/text.mpd -o " + dir + "/bad", dir + "/bad.err"), 1);
+  EXPECT_NE(read_text(dir + "/bad.err").find("text.mpd: not an MPD"), std::string::npos) << read_text(dir + "/bad.err");
+}
