@@ -264,6 +264,35 @@ TEST(StreamLevels, BrightnessReadsTheSameOfflineAndAtRunTime) {
   }
 }
 
+namespace {
+
+// The gearnn-eval-stream command line on a synthetic labelled split of 20
+// 96x72 frames, with a bundle of two H.264 levels: clean (QP 20, the base)
+// and coarse (QP 40).
+std::string eval_stream_on_shapes(const std::string& tool, const std::string& dir, const std::string& bundle_name) {
+  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 20, 96, 72);
+  LevelSpec clean = abr_level("clean", 96, 72, 20), coarse = abr_level("coarse", 96, 72, 40);
+  const std::string bundle = bundle_with_levels(bundle_name, {coarse, clean});
+  return tool + " --data " + data + " --split val --bundle " + bundle + " --threads 1";
+}
+
+// Runs the ladder (streams into dir/streams, the report into dir/encoded) and
+// returns the report's rows.
+std::map<std::pair<std::string, std::string>, double> run_ladder(const std::string& common, const std::string& dir,
+                                                                   const std::string& ladder) {
+  const std::string command = common + " --ladder " + ladder + " --work " + dir + "/streams -o " + dir + "/encoded";
+  EXPECT_EQ(run_capturing(command, dir + "/encoded.err"), 0) << read_text(dir + "/encoded.err");
+  return report_rows(dir + "/encoded");
+}
+
+bool have_element(const char* name) {
+  GstElementFactory* f = gst_element_factory_find(name);
+  if (f) gst_object_unref(f);
+  return f != nullptr;
+}
+
+}  // namespace
+
 // gearnn-eval-stream on a synthetic labelled split: the oracle row is the best
 // fixed level and the base row the fixed base level of each representation;
 // the streams it encoded, given back as files (one as Annex B, one muxed into
@@ -272,16 +301,11 @@ TEST(StreamLevels, EvalStreamScoresItsLadderAndGivenFilesAlike) {
   const std::string tool = gearnn::testing::env("GEARNN_EVAL_STREAM");
   if (tool.empty()) GTEST_SKIP() << "GEARNN_EVAL_STREAM is not set (run through meson test)";
   const std::string dir = gearnn::testing::scratch_dir("eval-stream");
-  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 20, 96, 72);
-  LevelSpec clean = abr_level("clean", 96, 72, 20), coarse = abr_level("coarse", 96, 72, 40);
-  const std::string bundle = bundle_with_levels("eval-stream-bundle", {coarse, clean});
-  const std::string common = tool + " --data " + data + " --split val --bundle " + bundle + " --threads 1";
+  const std::string common = eval_stream_on_shapes(tool, dir, "eval-stream-bundle");
 
   const std::string work = dir + "/streams", encoded = dir + "/encoded";
-  ASSERT_EQ(run_capturing(common + " --ladder h264:96x72@18,96x72@40 --work " + work + " -o " + encoded,
-                          dir + "/encoded.err"), 0)
-      << read_text(dir + "/encoded.err");
-  const auto rows = report_rows(encoded);
+  const auto rows = run_ladder(common, dir, "h264:96x72@18,96x72@40");
+  ASSERT_FALSE(HasFailure());
   for (const std::string rep : {"96x72@18", "96x72@40"}) {
     SCOPED_TRACE(rep);
     const double fixed_clean = rows.at({"fixed:clean", rep}), fixed_coarse = rows.at({"fixed:coarse", rep});
@@ -298,10 +322,7 @@ TEST(StreamLevels, EvalStreamScoresItsLadderAndGivenFilesAlike) {
   std::sort(files.begin(), files.end());
   ASSERT_EQ(files.size(), 2u);
   // Muxed by GStreamer: ffmpeg's stream copy of raw H.264 with B frames drops frames.
-  if (GstElementFactory* f = gst_element_factory_find("mpegtsmux"))
-    gst_object_unref(f);
-  else
-    GTEST_SKIP() << "no mpegtsmux (gst-plugins-bad): the given-files half is skipped";
+  if (!have_element("mpegtsmux")) GTEST_SKIP() << "no mpegtsmux (gst-plugins-bad): the given-files half is skipped";
   const std::string ts = dir + "/second.ts";
   mux_to_mpeg_ts(files[1], ts);
   const std::string given = dir + "/given";
@@ -338,20 +359,13 @@ TEST(StreamLevels, EvalStreamReadsTheRepresentationsOfADashMpd) {
   if (tool.empty()) GTEST_SKIP() << "GEARNN_EVAL_STREAM is not set (run through meson test)";
   if (std::system("ffmpeg -hide_banner -loglevel error -muxers 2>/dev/null | grep -qw dash") != 0)
     GTEST_SKIP() << "no ffmpeg with its dash muxer: the MPD is made by ffmpeg";
-  if (GstElementFactory* f = gst_element_factory_find("mpegtsmux"))
-    gst_object_unref(f);
-  else
+  if (!have_element("mpegtsmux"))
     GTEST_SKIP() << "no mpegtsmux (gst-plugins-bad): ffmpeg needs timestamps to copy the streams";
   const std::string dir = gearnn::testing::scratch_dir("eval-stream-mpd");
-  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 20, 96, 72);
-  LevelSpec clean = abr_level("clean", 96, 72, 20), coarse = abr_level("coarse", 96, 72, 40);
-  const std::string bundle = bundle_with_levels("eval-stream-mpd-bundle", {coarse, clean});
-  const std::string common = tool + " --data " + data + " --split val --bundle " + bundle + " --threads 1";
-  const std::string work = dir + "/streams", encoded = dir + "/encoded";
-  ASSERT_EQ(run_capturing(common + " --ladder h264:96x72@40,96x72@18 --work " + work + " -o " + encoded,
-                          dir + "/encoded.err"), 0)
-      << read_text(dir + "/encoded.err");
-  const auto ladder_rows = report_rows(encoded);
+  const std::string common = eval_stream_on_shapes(tool, dir, "eval-stream-mpd-bundle");
+  const std::string work = dir + "/streams";
+  const auto ladder_rows = run_ladder(common, dir, "h264:96x72@40,96x72@18");
+  ASSERT_FALSE(HasFailure());
   mux_to_mpeg_ts(work + "/96x72@40.h264", dir + "/first.ts");
   mux_to_mpeg_ts(work + "/96x72@18.h264", dir + "/second.ts");
 
