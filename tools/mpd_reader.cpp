@@ -164,7 +164,9 @@ std::string expand(const std::string& pattern, const std::map<std::string, std::
     if (const size_t pct = token.find('%'); pct != std::string::npos) {
       format = token.substr(pct);
       token.resize(pct);
-      if (format.size() < 2 || format.back() != 'd' || format.find_first_not_of("%0123456789d") != std::string::npos)
+      const std::string digits = format.substr(1, format.size() - 2);
+      if (format.size() < 2 || format.back() != 'd' || digits.size() > 2 ||
+          digits.find_first_not_of("0123456789") != std::string::npos)
         throw Error(where + ": bad width '" + format + "' in '" + pattern + "'");
     }
     if (auto n = names.find(token); n != names.end()) {
@@ -194,6 +196,9 @@ long long get_number(const Attributes& a, const std::string& key, long long fall
   return v;
 }
 
+// More segments than a day of 1-frame segments at 60 frames/s: a broken MPD.
+constexpr long long kMaxSegments = 24LL * 3600 * 60;
+
 bool is_remote(const std::string& url) { return url.find("://") != std::string::npos; }
 
 // The media segments' names of one representation from its template.
@@ -211,6 +216,7 @@ std::vector<std::string> template_files(const Template& t, const std::map<std::s
       const long long d = get_number(s, "d", 0, where), repeat = get_number(s, "r", 0, where);
       if (d <= 0) throw Error(where + ": a SegmentTimeline entry has no duration");
       if (repeat < 0) throw Error(where + ": open-ended SegmentTimeline repeats (r=-1) are not supported");
+      if (repeat >= kMaxSegments - (long long)files.size()) throw Error(where + ": the SegmentTimeline lists too many segments");
       for (long long k = 0; k <= repeat; ++k, ++number, time += d)
         files.push_back(expand(media, names, {{"Number", number}, {"Time", time}}, where));
     }
@@ -221,11 +227,13 @@ std::vector<std::string> template_files(const Template& t, const std::map<std::s
     // Muxers cut at key frames, so the nominal duration can promise more
     // segments than there are: read up to the first number that is not
     // there, and refuse a gap (a later number that is).
-    const auto count = (long long)std::ceil(presentation_seconds * double(timescale) / double(duration) - 1e-6);
+    const double segments = std::ceil(presentation_seconds * double(timescale) / double(duration) - 1e-6);
+    if (segments > double(kMaxSegments)) throw Error(where + ": the duration implies too many segments");
+    const auto count = (long long)segments;
     const auto name = [&](long long k) { return expand(media, names, {{"Number", start + k}, {"Time", k * duration}}, where); };
     std::error_code ec;
     long long k = 0;
-    for (; fs::exists(dir / name(k), ec); ++k) files.push_back(name(k));
+    for (; k < std::max(count, 1LL) && fs::exists(dir / name(k), ec); ++k) files.push_back(name(k));
     for (long long later = k + 1; later <= std::max(count, k + 1); ++later)
       if (fs::exists(dir / name(later), ec)) throw Error(where + ": segment " + (dir / name(k)).string() + " is missing");
   }
