@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -41,16 +43,28 @@ struct MpdNode {
   Attributes attributes;
   std::string base_url;
   int periods = 0;
-  Attributes period;
+  Attributes period;  // the first Period's; only one is read
+  std::string period_base_url;
+  std::optional<Template> period_template;
   std::vector<AdaptationSetNode> sets;
 };
 
-// GMarkup callbacks build MpdNode; `path` is the open elements' names.
+// GMarkup callbacks build MpdNode. Elements count only at their DASH place
+// (the whole path of open elements), so nothing is added to a list while a
+// SegmentTemplate inside it is open.
 struct Parser {
   MpdNode mpd;
   std::vector<std::string> path;
   std::string text;
-  Template* open_template = nullptr;  // no node is added while a template is open
+  std::optional<Template>* open_template = nullptr;
+
+  bool at(std::initializer_list<const char*> tail) const {
+    const std::vector<std::string> prefix{"MPD", "Period"};
+    if (path.size() != prefix.size() + tail.size()) return false;
+    if (!std::equal(prefix.begin(), prefix.end(), path.begin())) return false;
+    return std::equal(tail.begin(), tail.end(), path.begin() + long(prefix.size()),
+                      [](const char* a, const std::string& b) { return b == a; });
+  }
 };
 
 Attributes attributes_of(const gchar** names, const gchar** values) {
@@ -62,32 +76,32 @@ Attributes attributes_of(const gchar** names, const gchar** values) {
 void on_start(GMarkupParseContext*, const gchar* element, const gchar** names, const gchar** values, gpointer data,
               GError**) {
   auto& p = *static_cast<Parser*>(data);
-  const std::string name = element;
-  const std::string parent = p.path.empty() ? "" : p.path.back();
-  p.path.push_back(name);
+  p.path.push_back(element);
   p.text.clear();
   Attributes a = attributes_of(names, values);
-  if (name == "MPD") {
+  const bool first_period = p.mpd.periods == 1;
+  if (p.path.size() == 1 && p.path[0] == "MPD") {
     p.mpd.attributes = std::move(a);
-  } else if (name == "Period" && parent == "MPD") {
-    if (p.mpd.periods++ == 0) p.mpd.period = std::move(a);
-  } else if (name == "AdaptationSet" && parent == "Period" && p.mpd.periods == 1) {
+  } else if (p.at({})) {
+    if (++p.mpd.periods == 1) p.mpd.period = std::move(a);
+  } else if (first_period && p.at({"AdaptationSet"})) {
     p.mpd.sets.push_back({std::move(a), std::nullopt, "", {}});
-  } else if (name == "Representation" && parent == "AdaptationSet" && !p.mpd.sets.empty()) {
+  } else if (first_period && p.at({"AdaptationSet", "Representation"})) {
     p.mpd.sets.back().representations.push_back({std::move(a), std::nullopt, ""});
-  } else if (name == "SegmentTemplate" && !p.mpd.sets.empty()) {
-    AdaptationSetNode& set = p.mpd.sets.back();
+  } else if (first_period && p.path.back() == "SegmentTemplate") {
     std::optional<Template>* slot = nullptr;
-    if (parent == "AdaptationSet") slot = &set.segment_template;
-    if (parent == "Representation" && !set.representations.empty()) slot = &set.representations.back().segment_template;
-    if (slot) {
-      *slot = Template{std::move(a), {}, false};
-      p.open_template = &**slot;
-    }
-  } else if (name == "SegmentTimeline" && p.open_template) {
-    p.open_template->has_timeline = true;
-  } else if (name == "S" && parent == "SegmentTimeline" && p.open_template) {
-    p.open_template->timeline.push_back(std::move(a));
+    if (p.at({"SegmentTemplate"})) slot = &p.mpd.period_template;
+    if (p.at({"AdaptationSet", "SegmentTemplate"})) slot = &p.mpd.sets.back().segment_template;
+    if (p.at({"AdaptationSet", "Representation", "SegmentTemplate"}))
+      slot = &p.mpd.sets.back().representations.back().segment_template;
+    if (slot) *slot = Template{std::move(a), {}, false};
+    p.open_template = slot;
+  } else if (p.open_template && p.path.size() >= 2 && p.path[p.path.size() - 2] == "SegmentTemplate" &&
+             p.path.back() == "SegmentTimeline") {
+    (*p.open_template)->has_timeline = true;
+  } else if (p.open_template && p.path.size() >= 3 && p.path[p.path.size() - 3] == "SegmentTemplate" &&
+             p.path[p.path.size() - 2] == "SegmentTimeline" && p.path.back() == "S") {
+    (*p.open_template)->timeline.push_back(std::move(a));
   }
 }
 
@@ -99,15 +113,17 @@ std::string trimmed(const std::string& s) {
 
 void on_end(GMarkupParseContext*, const gchar* element, gpointer data, GError**) {
   auto& p = *static_cast<Parser*>(data);
-  if (std::string(element) == "BaseURL" && p.path.size() >= 2) {
-    const std::string& parent = p.path[p.path.size() - 2];
+  const std::string name = element;
+  if (name == "BaseURL") {
     const std::string url = trimmed(p.text);
-    if (parent == "MPD") p.mpd.base_url = url;
-    if (parent == "AdaptationSet" && !p.mpd.sets.empty()) p.mpd.sets.back().base_url = url;
-    if (parent == "Representation" && !p.mpd.sets.empty() && !p.mpd.sets.back().representations.empty())
-      p.mpd.sets.back().representations.back().base_url = url;
+    if (p.path.size() == 2 && p.path[0] == "MPD") p.mpd.base_url = url;
+    if (p.mpd.periods == 1) {
+      if (p.at({"BaseURL"})) p.mpd.period_base_url = url;
+      if (p.at({"AdaptationSet", "BaseURL"})) p.mpd.sets.back().base_url = url;
+      if (p.at({"AdaptationSet", "Representation", "BaseURL"})) p.mpd.sets.back().representations.back().base_url = url;
+    }
   }
-  if (std::string(element) == "SegmentTemplate") p.open_template = nullptr;
+  if (name == "SegmentTemplate") p.open_template = nullptr;
   p.path.pop_back();
 }
 
@@ -130,7 +146,8 @@ double iso_duration_seconds(const std::string& text, const std::string& where) {
     }
     char* end = nullptr;
     const double v = std::strtod(text.c_str() + i, &end);
-    if (end == text.c_str() + i || !*end) throw Error(where + ": '" + text + "' is not an ISO 8601 duration");
+    if (end == text.c_str() + i || !*end || !std::isfinite(v) || v < 0)
+      throw Error(where + ": '" + text + "' is not an ISO 8601 duration");
     const char unit = *end;
     if ((unit == 'Y' || (unit == 'M' && !in_time)) && v != 0)
       throw Error(where + ": '" + text + "' counts years or months");
@@ -144,7 +161,7 @@ double iso_duration_seconds(const std::string& text, const std::string& where) {
   return seconds;
 }
 
-// $RepresentationID$, $Bandwidth$, $Number$, $Time$, with an optional %0Nd; $$ is '$'.
+// $RepresentationID$; $Bandwidth$, $Number$ and $Time$ with an optional %0Nd; $$ is '$'.
 std::string expand(const std::string& pattern, const std::map<std::string, std::string>& names,
                    const std::map<std::string, long long>& numbers, const std::string& where) {
   std::string out;
@@ -187,12 +204,15 @@ std::string get(const Attributes& a, const std::string& key, const std::string& 
   return it == a.end() ? fallback : it->second;
 }
 
+// Whole numbers of an MPD, 0 to 2^53: sums of a day's worth of them cannot overflow.
 long long get_number(const Attributes& a, const std::string& key, long long fallback, const std::string& where) {
   const std::string text = get(a, key);
   if (text.empty()) return fallback;
   char* end = nullptr;
+  errno = 0;
   const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (*end) throw Error(where + ": " + key + "=\"" + text + "\" is not a whole number");
+  if (*end || errno || v < 0 || v > (1LL << 53))
+    throw Error(where + ": " + key + "=\"" + text + "\" is not a whole number from 0 to 2^53");
   return v;
 }
 
@@ -203,22 +223,27 @@ bool is_remote(const std::string& url) { return url.find("://") != std::string::
 
 // The media segments' names of one representation from its template.
 std::vector<std::string> template_files(const Template& t, const std::map<std::string, std::string>& names,
-                                        double presentation_seconds, const fs::path& dir, const std::string& where) {
+                                        long long bandwidth, double presentation_seconds, const fs::path& dir,
+                                        const std::string& where) {
   const std::string media = get(t.attributes, "media");
   if (media.empty()) throw Error(where + ": SegmentTemplate has no media");
   const long long start = get_number(t.attributes, "startNumber", 1, where);
   const long long timescale = get_number(t.attributes, "timescale", 1, where);
+  if (timescale <= 0) throw Error(where + ": timescale must be above 0");
+  const auto name = [&](long long number, long long time) {
+    return expand(media, names, {{"Number", number}, {"Time", time}, {"Bandwidth", bandwidth}}, where);
+  };
   std::vector<std::string> files;
   if (t.has_timeline) {
     long long number = start, time = 0;
     for (const Attributes& s : t.timeline) {
       time = get_number(s, "t", time, where);
-      const long long d = get_number(s, "d", 0, where), repeat = get_number(s, "r", 0, where);
+      const long long d = get_number(s, "d", 0, where);
       if (d <= 0) throw Error(where + ": a SegmentTimeline entry has no duration");
-      if (repeat < 0) throw Error(where + ": open-ended SegmentTimeline repeats (r=-1) are not supported");
+      if (get(s, "r") == "-1") throw Error(where + ": open-ended SegmentTimeline repeats (r=-1) are not supported");
+      const long long repeat = get_number(s, "r", 0, where);
       if (repeat >= kMaxSegments - (long long)files.size()) throw Error(where + ": the SegmentTimeline lists too many segments");
-      for (long long k = 0; k <= repeat; ++k, ++number, time += d)
-        files.push_back(expand(media, names, {{"Number", number}, {"Time", time}}, where));
+      for (long long k = 0; k <= repeat; ++k, ++number, time += d) files.push_back(name(number, time));
     }
   } else {
     const long long duration = get_number(t.attributes, "duration", 0, where);
@@ -229,13 +254,16 @@ std::vector<std::string> template_files(const Template& t, const std::map<std::s
     // there, and refuse a gap (a later number that is).
     const double segments = std::ceil(presentation_seconds * double(timescale) / double(duration) - 1e-6);
     if (segments > double(kMaxSegments)) throw Error(where + ": the duration implies too many segments");
+    // ffmpeg also rounds the presentation's duration down, so one more
+    // segment than it implies can be there: every number present is read.
     const auto count = (long long)segments;
-    const auto name = [&](long long k) { return expand(media, names, {{"Number", start + k}, {"Time", k * duration}}, where); };
+    const auto numbered = [&](long long k) { return name(start + k, k * duration); };
     std::error_code ec;
     long long k = 0;
-    for (; k < std::max(count, 1LL) && fs::exists(dir / name(k), ec); ++k) files.push_back(name(k));
+    for (; k < kMaxSegments && fs::exists(dir / numbered(k), ec); ++k) files.push_back(numbered(k));
     for (long long later = k + 1; later <= std::max(count, k + 1); ++later)
-      if (fs::exists(dir / name(later), ec)) throw Error(where + ": segment " + (dir / name(k)).string() + " is missing");
+      if (k == 0 || fs::exists(dir / numbered(later), ec))
+        throw Error(where + ": segment " + (dir / numbered(k)).string() + " is missing");
   }
   return files;
 }
@@ -281,6 +309,7 @@ std::vector<MpdRepresentation> read_mpd_video(const std::string& mpd_path) {
 
   const fs::path root = fs::path(mpd_path).parent_path();
   std::vector<MpdRepresentation> out;
+  std::string skipped;
   for (const AdaptationSetNode& set : mpd.sets) {
     for (const RepresentationNode& node : set.representations) {
       const auto attribute = [&](const std::string& key) {
@@ -291,35 +320,38 @@ std::vector<MpdRepresentation> read_mpd_video(const std::string& mpd_path) {
       MpdRepresentation rep;
       rep.id = get(node.attributes, "id");
       const std::string where = mpd_path + ": representation '" + rep.id + "'";
+      rep.codecs = attribute("codecs");
+      if (!rep.codecs.empty() && rep.codecs.rfind("avc1", 0) != 0 && rep.codecs.rfind("avc3", 0) != 0) {
+        skipped += (skipped.empty() ? "" : ", ") + rep.id + " (" + rep.codecs + ")";
+        continue;
+      }
       rep.width = int(get_number(node.attributes, "width", get_number(set.attributes, "width", 0, where), where));
       rep.height = int(get_number(node.attributes, "height", get_number(set.attributes, "height", 0, where), where));
       rep.bandwidth = long(get_number(node.attributes, "bandwidth", 0, where));
-      rep.codecs = attribute("codecs");
-      if (!rep.codecs.empty() && rep.codecs.rfind("avc1", 0) != 0 && rep.codecs.rfind("avc3", 0) != 0)
-        throw Error(where + ": codecs '" + rep.codecs + "' is not H.264 (avc1, avc3)");
-      for (const std::string& url : {mpd.base_url, set.base_url, node.base_url})
+      for (const std::string& url : {mpd.base_url, mpd.period_base_url, set.base_url, node.base_url})
         if (is_remote(url)) throw Error(where + ": remote BaseURL " + url + "; download the presentation first");
-      const fs::path dir = root / mpd.base_url / set.base_url;
-      // The template: the representation's attributes over the adaptation set's.
-      std::optional<Template> t = set.segment_template;
-      if (node.segment_template) {
+      const fs::path dir = root / mpd.base_url / mpd.period_base_url / set.base_url / node.base_url;
+      // The template: each level's attributes over the one above (Period,
+      // AdaptationSet, Representation); the nearest timeline.
+      std::optional<Template> t;
+      for (const auto* level : {&mpd.period_template, &set.segment_template, &node.segment_template}) {
+        if (!*level) continue;
         if (!t) t = Template{};
-        for (const auto& [k, v] : node.segment_template->attributes) t->attributes[k] = v;
-        if (node.segment_template->has_timeline) {
-          t->timeline = node.segment_template->timeline;
+        for (const auto& [k, v] : (*level)->attributes) t->attributes[k] = v;
+        if ((*level)->has_timeline) {
+          t->timeline = (*level)->timeline;
           t->has_timeline = true;
         }
       }
       std::vector<std::string> names;
       if (t) {
-        const std::map<std::string, std::string> ids{{"RepresentationID", rep.id},
-                                                      {"Bandwidth", std::to_string(rep.bandwidth)}};
+        const std::map<std::string, std::string> ids{{"RepresentationID", rep.id}};
         if (const std::string init = get(t->attributes, "initialization"); !init.empty())
-          names.push_back(expand(init, ids, {}, where));
-        for (auto& f : template_files(*t, ids, seconds, dir / node.base_url, where)) names.push_back(std::move(f));
-        for (auto& n : names) n = (dir / node.base_url / n).string();
+          names.push_back(expand(init, ids, {{"Bandwidth", rep.bandwidth}}, where));
+        for (auto& f : template_files(*t, ids, rep.bandwidth, seconds, dir, where)) names.push_back(std::move(f));
+        for (auto& n : names) n = (dir / n).string();
       } else if (!node.base_url.empty()) {
-        names.push_back((dir / node.base_url).string());  // one file: SegmentBase or none
+        names.push_back(dir.string());  // one file: SegmentBase or none
       } else {
         throw Error(where + ": neither a SegmentTemplate nor a BaseURL (SegmentList is not supported)");
       }
@@ -332,7 +364,9 @@ std::vector<MpdRepresentation> read_mpd_video(const std::string& mpd_path) {
       out.push_back(std::move(rep));
     }
   }
-  if (out.empty()) throw Error(mpd_path + ": no video representation");
+  if (out.empty())
+    throw Error(mpd_path + ": no H.264 video representation" + (skipped.empty() ? "" : " (skipped: " + skipped + ")"));
+  if (!skipped.empty()) std::fprintf(stderr, "%s: not H.264, skipped: %s\n", mpd_path.c_str(), skipped.c_str());
   return out;
 }
 

@@ -1,8 +1,10 @@
 // The video representations of a local DASH MPD (static, on-demand), each
 // as the files that make it up in play order, so that a tool can play one
-// representation from start to end. Supports SegmentTemplate ($Number$ with
-// a duration or a SegmentTimeline, $RepresentationID$, $Bandwidth$, printf
-// widths) and a single-file Representation (BaseURL, SegmentBase).
+// representation from start to end. Supports SegmentTemplate (at Period,
+// AdaptationSet or Representation; $Number$ with a duration or a
+// SegmentTimeline, $Time$, $RepresentationID$, $Bandwidth$, %0Nd widths),
+// BaseURL at every level, and a single-file Representation (BaseURL,
+// SegmentBase). Video representations that are not H.264 are skipped.
 #pragma once
 
 #include <string>
@@ -19,8 +21,8 @@ struct MpdRepresentation {
 };
 
 // Throws gearnn::Error naming the MPD (and the representation or file) on a
-// file that cannot be read, is not an MPD, is dynamic, or names a segment
-// that is missing.
+// file that cannot be read, is not an MPD, is dynamic, has no H.264 video, or
+// names a segment that is missing or empty.
 std::vector<MpdRepresentation> read_mpd_video(const std::string& mpd_path);
 
 // Concatenates a representation's files into one file that a demuxer plays

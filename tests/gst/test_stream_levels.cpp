@@ -391,7 +391,10 @@ TEST(StreamLevels, EvalStreamReadsTheRepresentationsOfADashMpd) {
       if (key.first == "adaptive") names.push_back({table.find("| " + key.second + " |"), key.second});
     std::sort(names.begin(), names.end());
     ASSERT_EQ(names.size(), 2u);
-    for (const auto& [pos, name] : names) ASSERT_EQ(name.rfind("96x72@", 0), 0u) << name;
+    for (const auto& [pos, name] : names) {
+      ASSERT_NE(pos, std::string::npos) << name << " is not in the level-choice table";
+      ASSERT_EQ(name.rfind("96x72@", 0), 0u) << name;
+    }
     for (const auto& [from, to] : {std::pair{std::string("96x72@40"), names[0].second}, {"96x72@18", names[1].second}})
       for (const std::string method : {"adaptive", "base", "oracle", "fixed:clean", "fixed:coarse"}) {
         SCOPED_TRACE(method + " " + to);
