@@ -125,8 +125,10 @@ std::vector<Representation> given_files(const std::string& list) {
 std::vector<Representation> mpd_representations(const std::string& mpd, const std::string& work) {
   std::vector<Representation> out;
   for (const tools::MpdRepresentation& r : tools::read_mpd_video(mpd)) {
-    std::string name = std::to_string(r.width) + "x" + std::to_string(r.height) + "@" +
-                       std::to_string((r.bandwidth + 500) / 1000) + "k";
+    std::string name = r.width > 0 && r.height > 0 && r.bandwidth > 0
+                           ? std::to_string(r.width) + "x" + std::to_string(r.height) + "@" +
+                                 std::to_string((r.bandwidth + 500) / 1000) + "k"
+                           : "representation-" + r.id;
     for (const auto& seen : out)
       if (seen.name == name) name += "-" + r.id;
     const std::string file = (fs::path(work) / (file_safe_name(name) + ".mp4")).string();
@@ -199,17 +201,17 @@ int run(int argc, char** argv) {
   const std::string bundle = args.require("--bundle"), out_dir = args.require("--output");
   if (int(args.has("--ladder")) + int(args.has("--streams")) + int(args.has("--mpd")) != 1)
     throw UsageError("give one of --ladder, --streams and --mpd");
+  const int fps = args.get_int("--fps", 30);
+  const int threads = apply_threads(args);
+  const Dataset data = open_dataset(args, "--split", "val");
+  if (data.size() == 0) throw Error("the split has no frames");
+  const auto loaded = Bundle::load(bundle);  // a bad bundle fails here, before any encoding or joining
   const std::string work = args.get("--work", (fs::path(out_dir) / "streams").string());
   if (args.has("--ladder") || args.has("--mpd") || args.has("--switching")) fs::create_directories(work);
   const std::vector<Representation> representations =
       args.has("--ladder")  ? encoded_ladder(level_spec_option(args, "--ladder"))
       : args.has("--mpd")   ? mpd_representations(args.get("--mpd"), work)
                             : given_files(args.get("--streams"));
-  const int fps = args.get_int("--fps", 30);
-  const int threads = apply_threads(args);
-  const Dataset data = open_dataset(args, "--split", "val");
-  if (data.size() == 0) throw Error("the split has no frames");
-  const auto loaded = Bundle::load(bundle);  // a bad bundle fails here, before any encoding
   const Manifest& m = loaded->manifest();
   int64_t resident = loaded->base_params();
   for (size_t l = 0; l < loaded->level_count(); ++l) resident += loaded->adaptor_params(l);
