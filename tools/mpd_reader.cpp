@@ -1,5 +1,6 @@
 #include "mpd_reader.h"
 
+#include "checked_file.h"
 #include "error.h"
 
 #include <glib.h>
@@ -22,8 +23,7 @@ using Attributes = std::map<std::string, std::string>;
 
 struct Template {
   Attributes attributes;
-  std::vector<Attributes> timeline;  // the S elements
-  bool has_timeline = false;
+  std::vector<Attributes> timeline;  // the S elements of its SegmentTimeline
 };
 
 struct RepresentationNode {
@@ -94,11 +94,8 @@ void on_start(GMarkupParseContext*, const gchar* element, const gchar** names, c
     if (p.at({"AdaptationSet", "SegmentTemplate"})) slot = &p.mpd.sets.back().segment_template;
     if (p.at({"AdaptationSet", "Representation", "SegmentTemplate"}))
       slot = &p.mpd.sets.back().representations.back().segment_template;
-    if (slot) *slot = Template{std::move(a), {}, false};
+    if (slot) *slot = Template{std::move(a), {}};
     p.open_template = slot;
-  } else if (p.open_template && p.path.size() >= 2 && p.path[p.path.size() - 2] == "SegmentTemplate" &&
-             p.path.back() == "SegmentTimeline") {
-    (*p.open_template)->has_timeline = true;
   } else if (p.open_template && p.path.size() >= 3 && p.path[p.path.size() - 3] == "SegmentTemplate" &&
              p.path[p.path.size() - 2] == "SegmentTimeline" && p.path.back() == "S") {
     (*p.open_template)->timeline.push_back(std::move(a));
@@ -234,7 +231,7 @@ std::vector<std::string> template_files(const Template& t, const std::map<std::s
     return expand(media, names, {{"Number", number}, {"Time", time}, {"Bandwidth", bandwidth}}, where);
   };
   std::vector<std::string> files;
-  if (t.has_timeline) {
+  if (!t.timeline.empty()) {
     long long number = start, time = 0;
     for (const Attributes& s : t.timeline) {
       time = get_number(s, "t", time, where);
@@ -271,21 +268,7 @@ std::vector<std::string> template_files(const Template& t, const std::map<std::s
 }  // namespace
 
 std::vector<MpdRepresentation> read_mpd_video(const std::string& mpd_path) {
-  std::string content;
-  {
-    std::error_code ec;
-    if (!fs::is_regular_file(mpd_path, ec)) throw Error(mpd_path + ": not a regular file");
-    gchar* data = nullptr;
-    gsize size = 0;
-    GError* err = nullptr;
-    if (!g_file_get_contents(mpd_path.c_str(), &data, &size, &err)) {
-      const std::string message = err->message;
-      g_error_free(err);
-      throw Error(mpd_path + ": " + message);
-    }
-    content.assign(data, size);
-    g_free(data);
-  }
+  const std::vector<char> content = read_regular_file(mpd_path, kMaxTextFileBytes);
   Parser parser;
   GMarkupParser callbacks{on_start, on_end, on_text, nullptr, nullptr};
   GMarkupParseContext* context = g_markup_parse_context_new(&callbacks, GMarkupParseFlags(0), &parser, nullptr);
@@ -296,7 +279,7 @@ std::vector<MpdRepresentation> read_mpd_video(const std::string& mpd_path) {
   if (!parsed) {
     const std::string message = err ? err->message : "parse error";
     if (err) g_error_free(err);
-    throw Error(mpd_path + ": not an MPD (" + message + ")");
+    throw Error(mpd_path + ": not an MPD (" + escape_untrusted(message) + ")");
   }
   const MpdNode& mpd = parser.mpd;
   if (mpd.attributes.empty() && mpd.periods == 0) throw Error(mpd_path + ": not an MPD (no MPD element)");
@@ -338,10 +321,7 @@ std::vector<MpdRepresentation> read_mpd_video(const std::string& mpd_path) {
         if (!*level) continue;
         if (!t) t = Template{};
         for (const auto& [k, v] : (*level)->attributes) t->attributes[k] = v;
-        if ((*level)->has_timeline) {
-          t->timeline = (*level)->timeline;
-          t->has_timeline = true;
-        }
+        if (!(*level)->timeline.empty()) t->timeline = (*level)->timeline;
       }
       std::vector<std::string> names;
       if (t) {
@@ -374,12 +354,10 @@ void join_representation(const MpdRepresentation& rep, const std::string& out_pa
   {
     std::ofstream out(out_path + ".tmp", std::ios::binary | std::ios::trunc);
     if (!out) throw Error(out_path + ": cannot write");
-    for (const std::string& f : rep.files) {
-      std::ifstream in(f, std::ios::binary);
-      if (!in) throw Error(f + ": cannot read");
-      out << in.rdbuf();
-      if (!in.good() && !in.eof()) throw Error(f + ": read error");
-    }
+    for (const std::string& f : rep.files)
+      read_regular_file_chunks(f, kMaxTensorFileBytes, [&](const char* data, size_t size) {
+        out.write(data, std::streamsize(size));
+      });
     out.close();
     if (!out) throw Error(out_path + ": write error");
   }
