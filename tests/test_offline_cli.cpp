@@ -198,3 +198,40 @@ TEST(OfflineCli, LevelThresholdsOnDistortedFrames) {
   EXPECT_NE(gearnn_cli(common + " -o " + dir + "/bad", log), 0);
   EXPECT_NE(slurp(log).find("--keep-heads needs --level-thresholds"), std::string::npos) << slurp(log);
 }
+
+// gearnn exits end to end on a tiny bundle: heads are trained into the work
+// folder and found there again by a rerun (BranchyNet-style exits reuse the
+// same first heads), and a rerun with another recipe or another base is
+// refused, naming the folder's record, instead of reusing heads that do not belong.
+TEST(OfflineCli, ExitsWorkFolderBelongsToOneTrunkAndRecipe) {
+  if (env("GEARNN_CLI").empty()) GTEST_SKIP() << "GEARNN_CLI is not set (run through meson test)";
+  const std::string dir = gearnn::testing::scratch_dir("cli-exits-work");
+  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 4, 2, 64, 48);
+  const std::string log = dir + "/log.txt";
+  for (const char* seed : {"1", "2"})
+    ASSERT_EQ(gearnn_cli("bundle random --arch drn_d_22 --width 0.125 --classes 11 --levels 1 --seed " +
+                             std::string(seed) + " -o " + dir + "/bundle" + seed, log), 0) << slurp(log);
+  const std::string work = dir + "/heads";
+  const std::string recipe = " --data " + data + " --cache " + dir + "/cache --threads 2 --stages base.6 --convs 1" +
+                             " --channels 8 --min-channels 8 --epochs 1 --prune-epochs 1 --batch 2 --work " + work;
+  ASSERT_EQ(gearnn_cli("exits --bundle " + dir + "/bundle1" + recipe + " -o " + dir + "/out", log), 0) << slurp(log);
+  EXPECT_TRUE(fs::exists(work + "/trained-with.txt"));
+  std::vector<std::string> heads;
+  for (const auto& e : fs::directory_iterator(work))
+    if (e.path().extension() == ".safetensors") heads.push_back(e.path().string());
+  ASSERT_FALSE(heads.empty()) << "trained heads are kept in the work folder";
+  const auto stamp = fs::last_write_time(heads.front());
+
+  ASSERT_EQ(gearnn_cli("exits --bundle " + dir + "/bundle1" + recipe + " --fixed -o " + dir + "/branchy", log), 0)
+      << slurp(log);
+  EXPECT_EQ(fs::last_write_time(heads.front()), stamp) << "the rerun read the head instead of training it again";
+
+  for (const std::string& other : {"exits --bundle " + dir + "/bundle1" + recipe + " --seed 7 -o " + dir + "/x",
+                                   "exits --bundle " + dir + "/bundle2" + recipe + " -o " + dir + "/y"}) {
+    SCOPED_TRACE(other);
+    EXPECT_EQ(gearnn_cli(other, log), 1) << slurp(log);
+    EXPECT_NE(slurp(log).find(work + "/trained-with.txt"), std::string::npos) << slurp(log);
+    EXPECT_NE(slurp(log).find("remove the folder or give another --work"), std::string::npos) << slurp(log);
+  }
+  EXPECT_EQ(fs::last_write_time(heads.front()), stamp);
+}

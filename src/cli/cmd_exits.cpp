@@ -1,6 +1,7 @@
 // gearnn exits: FlexDNN's early exits for a bundle (experiment/exits.h).
 #include "args.h"
 #include "bundle.h"
+#include "checked_file.h"
 #include "commands.h"
 #include "error.h"
 #include "experiment/exits.h"
@@ -30,7 +31,8 @@ CommandSpec spec() {
       "the selection split for a mIoU loss of at most --max-loss, and the plan\n"
       "removes exits whose saving ratio R is at most 1. --fixed keeps the first\n"
       "heads at every stage, without search or plan (BranchyNet-style exits).\n"
-      "Trained heads are kept in BUNDLE.work, so a rerun resumes.\n"
+      "Trained heads are kept in BUNDLE.work, so a rerun resumes; the folder records\n"
+      "the base and recipe they were trained with, and refuses any other.\n"
       "--level-thresholds gives each level named there thresholds of its own,\n"
       "chosen the same way on the selection split's frames distorted to that level\n"
       "and run with its adaptor (distorted frames are less confident, so the clean\n"
@@ -78,6 +80,26 @@ void copy_bundle(const std::string& from, const std::string& out) {
     }
   m.exits.reset();
   write_manifest((fs::path(out) / "manifest.json").string(), m);
+}
+
+// Heads in `work` are found again by their shape alone, so the folder records
+// the trunk and the recipe they were trained with; a rerun with another base
+// or other settings is refused rather than handed heads that do not belong.
+void claim_work_folder(const std::string& work, const std::string& recipe) {
+  const fs::path file = fs::path(work) / "trained-with.txt";
+  if (fs::exists(file)) {
+    const std::vector<char> held = read_regular_file(file.string(), kMaxTextFileBytes);
+    std::string recorded(held.begin(), held.end());
+    if (recorded == recipe) return;
+    if (!recorded.empty() && recorded.back() == '\n') recorded.pop_back();
+    throw Error(file.string() + ": the heads in " + work +
+                " were trained from another base or with other settings (this run: " +
+                recipe.substr(0, recipe.size() - 1) + "; recorded: " + escape_untrusted(recorded) +
+                "); remove the folder or give another --work");
+  }
+  fs::create_directories(work);
+  std::ofstream((file.string() + ".tmp").c_str(), std::ios::trunc) << recipe;
+  fs::rename(file.string() + ".tmp", file);
 }
 
 // Trains `head` (or reads it from `work`, where an earlier run left it).
@@ -192,6 +214,16 @@ int run_exits(const std::vector<std::string>& argv) {
   }
 
   const size_t level = bundle->default_level();
+  {
+    std::ostringstream recipe;  // everything that changes a head's weights
+    const LevelSpec& trunk = bundle->manifest().levels[level];
+    recipe << "base " << bundle->manifest().base_sha256 << ", level " << trunk.name << ", adaptor "
+           << (trunk.adaptor ? trunk.adaptor->sha256 : "none")
+           << ", split " << args.get("--split", "train") << ", exclude " << args.get("--exclude-sequence", "-")
+           << ", only " << args.get("--only-sequence", "-") << ", epochs " << first.epochs << ", prune-epochs "
+           << refine.epochs << ", lr " << first.lr << ", batch " << first.batch << ", seed " << first.seed << "\n";
+    claim_work_folder(work, recipe.str());
+  }
   std::cerr << "collecting trunk features of level " << bundle->manifest().levels[level].name << "\n";
   const ExitFrames train = collect_exit_frames(*bundle, level, open_dataset(args, "--split", "train"), stages);
   const ExitFrames select = collect_exit_frames(*bundle, level, open_dataset(args, "--select-split", "val"), stages);
