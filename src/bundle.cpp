@@ -188,6 +188,9 @@ void write_bundle(const std::string& folder, Manifest manifest, const NamedTenso
   manifest.base_file = "base.safetensors";
   write_tensor_file(in_folder(manifest.base_file), base, {{"architecture", manifest.architecture}});
   manifest.base_sha256 = sha256_of_file(in_folder(manifest.base_file));
+  // Exits are tensors of their own that only write_bundle_exits writes, and
+  // heads trained on another trunk do not belong to these weights.
+  manifest.exits.reset();
 
   for (size_t i = 0; i < adaptors.size(); ++i) {
     LevelSpec& level = manifest.levels[i];

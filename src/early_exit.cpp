@@ -23,7 +23,9 @@ int64_t stage_extent(int64_t extent, int output_stride) {
 }  // namespace
 
 std::string exit_head_text(const ExitSpec& spec) {
-  return spec.convs == 0 ? "classifier only" : std::to_string(spec.convs) + " x conv " + std::to_string(spec.channels);
+  if (spec.convs == 0) return "classifier only";
+  return std::to_string(spec.convs) + " x conv " + std::to_string(spec.channels) +
+         (spec.dilation != 1 ? " dilated " + std::to_string(spec.dilation) : "");
 }
 
 std::vector<std::string> exit_candidate_stages(const Architecture& arch) {
@@ -43,8 +45,8 @@ ExitHead exit_head_layout(const Architecture& arch, const ExitSpec& spec, const 
   if (previous && *stage <= previous->stage)
     throw Error("the exit after '" + spec.after + "' is listed after the one after '" + previous->spec.after +
                 "'; exits go in trunk order");
-  if (spec.convs < 0 || (spec.convs > 0 && spec.channels < 1))
-    throw Error("the exit after '" + spec.after + "' needs convs >= 0 and channels >= 1");
+  if (spec.convs < 0 || (spec.convs > 0 && spec.channels < 1) || spec.dilation < 1)
+    throw Error("the exit after '" + spec.after + "' needs convs >= 0, channels >= 1 and dilation >= 1");
   ExitHead head;
   head.spec = spec;
   head.stage = *stage;
@@ -55,7 +57,8 @@ ExitHead exit_head_layout(const Architecture& arch, const ExitSpec& spec, const 
 
 at::Tensor ExitHead::scores(const at::Tensor& features) const {
   at::Tensor x = features;
-  for (size_t i = 0; i < conv_weights.size(); ++i) x = at::relu(conv2d(x, conv_weights[i], conv_biases[i], 1, 1, 1));
+  const int d = spec.dilation;
+  for (size_t i = 0; i < conv_weights.size(); ++i) x = at::relu(conv2d(x, conv_weights[i], conv_biases[i], 1, d, d));
   return conv2d(x, classifier_weight, classifier_bias, 1, 0, 1);
 }
 

@@ -130,6 +130,8 @@ ExitsRef parse_exits(const json& j, const std::set<std::string>& level_names, co
     if (e.convs < 0 || e.convs > 4) throw Error(at + ": convs must be in 0..4");
     e.channels = e.convs > 0 ? field<int>(h, "channels", at) : 0;
     if (e.convs > 0 && (e.channels < 1 || e.channels > 4096)) throw Error(at + ": channels must be in 1..4096");
+    if (h.contains("dilation")) e.dilation = field<int>(h, "dilation", at);
+    if (e.dilation < 1 || e.dilation > 16) throw Error(at + ": dilation must be in 1..16");
     e.threshold = field<double>(h, "threshold", at);
     if (!(e.threshold > 0 && e.threshold <= 1)) throw Error(at + ": threshold must be in (0, 1]");
     if (h.contains("level_thresholds")) {
@@ -150,6 +152,7 @@ json exits_json(const ExitsRef& ref) {
   for (const ExitSpec& e : ref.heads) {
     json h = {{"after", e.after}, {"convs", e.convs}, {"threshold", e.threshold}};
     if (e.convs > 0) h["channels"] = e.channels;
+    if (e.dilation != 1) h["dilation"] = e.dilation;
     if (!e.level_thresholds.empty()) h["level_thresholds"] = e.level_thresholds;
     if (e.saving_ratio) h["saving_ratio"] = *e.saving_ratio;
     heads.push_back(h);

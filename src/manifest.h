@@ -60,6 +60,7 @@ struct ExitSpec {
   std::string after;       // the stage it follows ("base.5")
   int convs = 1;           // 3x3 convs (bias, ReLU) before its 1x1 classifier
   int channels = 0;        // their output channels (0 when convs is 0)
+  int dilation = 1;        // of those convs: more context at stride 8 for the same compute
   double threshold = 1.0;  // confidence a frame needs to leave here, in (0, 1]
   std::map<std::string, double> level_thresholds;  // per level, where it differs from `threshold`
   std::optional<double> saving_ratio;  // FlexDNN's R when the exit was planned (for people)

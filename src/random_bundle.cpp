@@ -108,6 +108,7 @@ void write_random_bundle(const std::string& folder, const RandomBundleOptions& o
       spec.convs = 1;
       spec.channels = o.exit_channels;
       spec.threshold = o.exit_threshold;
+      if (i < o.exit_dilations.size()) spec.dilation = o.exit_dilations[i];
       heads.push_back(initial_exit_head(arch, spec, o.seed + 1000 + i));
       exit_head_layout(arch, spec, i > 0 ? &heads[i - 1] : nullptr);  // refuses stages out of trunk order
     }

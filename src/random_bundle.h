@@ -21,8 +21,9 @@ struct RandomBundleOptions {
   std::string budget = "0.2%";
   uint64_t seed = 1;
   // Early exits with random heads (one 3x3 conv of `exit_channels`) after
-  // these stages, each with `exit_threshold`.
+  // these stages, each with `exit_threshold` and `exit_dilations[i]` (1 where not given).
   std::vector<std::string> exits;
+  std::vector<int> exit_dilations;
   int exit_channels = 16;
   double exit_threshold = 0.5;
 };

@@ -27,7 +27,8 @@ namespace {
 namespace fs = std::filesystem;
 using gearnn::Bundle;
 
-// A 3-level random bundle (drn_d_22, width 0.125, 5 classes) with exits after base.4 and base.6.
+// A 3-level random bundle (drn_d_22, width 0.125, 5 classes) with exits after
+// base.4 and base.6, the second with a conv dilated by 2.
 std::string bundle_with_exits(const std::string& name, double threshold = 0.5) {
   const std::string dir = gearnn::testing::scratch_dir(name);
   gearnn::RandomBundleOptions o;
@@ -35,6 +36,7 @@ std::string bundle_with_exits(const std::string& name, double threshold = 0.5) {
   o.width = 0.125;
   o.levels = 3;
   o.exits = {"base.4", "base.6"};
+  o.exit_dilations = {1, 2};
   o.exit_threshold = threshold;
   gearnn::write_random_bundle(dir, o);
   return dir;
@@ -73,8 +75,9 @@ TEST(EarlyExit, CandidatesAreTheStride8StagesButTheLast) {
 // The head by hand: ATen's own convs on the stage's output.
 at::Tensor reference_head(const gearnn::ExitHead& h, const at::Tensor& features) {
   at::Tensor x = features;
+  const int64_t d = h.spec.dilation;
   for (size_t i = 0; i < h.conv_weights.size(); ++i)
-    x = at::relu(at::conv2d(x, h.conv_weights[i], h.conv_biases[i], 1, 1));
+    x = at::relu(at::conv2d(x, h.conv_weights[i], h.conv_biases[i], 1, d, d));
   return at::conv2d(x, h.classifier_weight, h.classifier_bias);
 }
 
@@ -237,6 +240,7 @@ TEST(EarlyExit, BadExitSectionsAreRefused) {
   expect_refused("threshold", [](json& j) { j["exits"]["heads"][0]["threshold"] = 1.5; }, "threshold must be in (0, 1]");
   expect_refused("level", [](json& j) { j["exits"]["heads"][0]["level_thresholds"] = {{"nope", 0.5}}; },
                  "unknown level 'nope'");
+  expect_refused("dilation", [](json& j) { j["exits"]["heads"][1]["dilation"] = 0; }, "dilation must be in 1..16");
   expect_refused("channels", [](json& j) { j["exits"]["heads"][0]["channels"] = 8; }, "shape");
   expect_refused("convs", [](json& j) { j["exits"]["heads"][0]["convs"] = 2; }, "is missing");
   expect_refused("fewer", [](json& j) { j["exits"]["heads"].erase(1); }, "belongs to no exit");
@@ -257,6 +261,27 @@ TEST(EarlyExit, ManifestRoundTripsItsExits) {
   const gearnn::Manifest again = gearnn::read_manifest(copy);
   EXPECT_EQ(again.exits->sha256, m.exits->sha256);
   EXPECT_EQ(again.exits->heads[0].channels, m.exits->heads[0].channels);
+  EXPECT_EQ(again.exits->heads[0].dilation, 1);
+  EXPECT_EQ(again.exits->heads[1].dilation, 2);
+}
+
+// A bundle written from another's manifest (DNN switching, merged bundles)
+// carries no exits: their tensors are not written with it, and heads trained
+// on the first bundle's trunk do not belong to the new weights.
+TEST(EarlyExit, WrittenBundlesDropTheSourceManifestsExits) {
+  const auto source = Bundle::load(bundle_with_exits("exits-source"));
+  ASSERT_EQ(source->exits().size(), 2u);
+  const gearnn::Architecture& arch = source->architecture();
+  std::vector<gearnn::NamedTensors> adaptors;
+  for (size_t l = 0; l < source->level_count(); ++l) {
+    const auto& adaptor = source->manifest().levels[l].adaptor;
+    adaptors.push_back(adaptor ? gearnn::named_layers(arch, source->weights(l), adaptor->layers) : gearnn::NamedTensors{});
+  }
+  const std::string out = gearnn::testing::scratch_dir("exits-rewritten");
+  gearnn::write_bundle(out, source->manifest(), gearnn::named_weights(arch, source->base_weights()), adaptors);
+  const auto written = Bundle::load(out);
+  EXPECT_TRUE(written->exits().empty());
+  EXPECT_FALSE(nlohmann::json::parse(std::ifstream(out + "/manifest.json")).contains("exits"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Building early exits: the insertion plan drops an exit that costs more than
 // it saves, thresholds respect the accuracy budget, pruning keeps the filters
-// that matter, and a head trained on the frozen trunk learns.
+// that matter, a head trained on the frozen trunk learns, and a distilled one
+// follows the network.
 #include "bundle.h"
 #include "data/dataset.h"
 #include "experiment/exits.h"
@@ -146,6 +147,40 @@ TEST(Exits, HeadTrainedOnTheFrozenTrunkLearns) {
   const double after = gearnn::score_exit_head(head, 0, train, *bundle).total().pixel_accuracy();
   EXPECT_GT(after, before + 10.0) << before << " -> " << after;
   EXPECT_FALSE(head.classifier_weight.requires_grad());
+}
+
+// The random network disagrees with the labels; a head distilled from it
+// follows the network, one trained on the labels alone does not.
+TEST(Exits, DistilledHeadFollowsTheNetwork) {
+  const std::string data = gearnn::testing::make_shapes_dataset(gearnn::testing::scratch_dir("distill_shapes"), 8, 4);
+  const std::string dir = gearnn::testing::scratch_dir("distill_bundle");
+  gearnn::RandomBundleOptions o;
+  o.classes = 11;
+  o.width = 0.125;
+  o.levels = 1;
+  gearnn::write_random_bundle(dir, o);
+  const auto bundle = gearnn::Bundle::load(dir);
+  const auto frames = gearnn::collect_exit_frames(*bundle, 0, gearnn::Dataset::open(data, "train"), {"base.5"});
+  const auto agreement = [&](const gearnn::ExitHead& head) {
+    c10::InferenceMode guard;
+    double same = 0, pixels = 0;
+    for (size_t i = 0; i < frames.features.size(); ++i) {
+      const at::Tensor mine = head.scores(frames.features[i][0]).argmax(1);
+      same += mine.eq(frames.network_scores[i].argmax(1)).sum().item<double>();
+      pixels += double(mine.numel());
+    }
+    return same / pixels;
+  };
+  gearnn::ExitTraining t;
+  t.epochs = 30;
+  t.batch = 4;
+  t.lr = 0.05;
+  gearnn::ExitHead on_labels = gearnn::initial_exit_head(bundle->architecture(), {"base.5", 1, 16, 2}, 3);
+  gearnn::ExitHead distilled = on_labels;
+  gearnn::train_exit_head(on_labels, 0, frames, *bundle, t);
+  t.distill = 20;
+  gearnn::train_exit_head(distilled, 0, frames, *bundle, t);
+  EXPECT_GT(agreement(distilled), agreement(on_labels) + 0.2) << agreement(on_labels) << " -> " << agreement(distilled);
 }
 
 }  // namespace

@@ -202,7 +202,8 @@ TEST(OfflineCli, LevelThresholdsOnDistortedFrames) {
 // gearnn exits end to end on a tiny bundle: heads are trained into the work
 // folder and found there again by a rerun (BranchyNet-style exits reuse the
 // same first heads), and a rerun with another recipe or another base is
-// refused, naming the folder's record, instead of reusing heads that do not belong.
+// refused, naming the folder's record, instead of reusing heads that do not belong;
+// the heads' dilation reaches their file names and the written manifest.
 TEST(OfflineCli, ExitsWorkFolderBelongsToOneTrunkAndRecipe) {
   if (env("GEARNN_CLI").empty()) GTEST_SKIP() << "GEARNN_CLI is not set (run through meson test)";
   const std::string dir = gearnn::testing::scratch_dir("cli-exits-work");
@@ -213,7 +214,8 @@ TEST(OfflineCli, ExitsWorkFolderBelongsToOneTrunkAndRecipe) {
                              std::string(seed) + " -o " + dir + "/bundle" + seed, log), 0) << slurp(log);
   const std::string work = dir + "/heads";
   const std::string recipe = " --data " + data + " --cache " + dir + "/cache --threads 2 --stages base.6 --convs 1" +
-                             " --channels 8 --min-channels 8 --epochs 1 --prune-epochs 1 --batch 2 --work " + work;
+                             " --channels 8 --dilation 2 --min-channels 8 --epochs 1 --prune-epochs 1 --batch 2 --work " +
+                             work;
   ASSERT_EQ(gearnn_cli("exits --bundle " + dir + "/bundle1" + recipe + " -o " + dir + "/out", log), 0) << slurp(log);
   EXPECT_TRUE(fs::exists(work + "/trained-with.txt"));
   std::vector<std::string> heads;
@@ -225,8 +227,14 @@ TEST(OfflineCli, ExitsWorkFolderBelongsToOneTrunkAndRecipe) {
   ASSERT_EQ(gearnn_cli("exits --bundle " + dir + "/bundle1" + recipe + " --fixed -o " + dir + "/branchy", log), 0)
       << slurp(log);
   EXPECT_EQ(fs::last_write_time(heads.front()), stamp) << "the rerun read the head instead of training it again";
+  EXPECT_TRUE(std::any_of(heads.begin(), heads.end(),
+                          [](const std::string& h) { return h.find("/base.6-1x8d2-") != std::string::npos; }))
+      << heads.front() << ": the dilation names the head";
+  EXPECT_NE(slurp(dir + "/branchy/manifest.json").find("\"dilation\": 2"), std::string::npos)
+      << slurp(dir + "/branchy/manifest.json");
 
   for (const std::string& other : {"exits --bundle " + dir + "/bundle1" + recipe + " --seed 7 -o " + dir + "/x",
+                                   "exits --bundle " + dir + "/bundle1" + recipe + " --distill 1 -o " + dir + "/z",
                                    "exits --bundle " + dir + "/bundle2" + recipe + " -o " + dir + "/y"}) {
     SCOPED_TRACE(other);
     EXPECT_EQ(gearnn_cli(other, log), 1) << slurp(log);

@@ -186,9 +186,13 @@ step_nearclean() {
 # (the command's defaults, twice the stage's width and 20 epochs, take about
 # eight times as long on 2 cores; an earlier run from 2 x 256 pruned base.6
 # to 2 x 64 anyway). The shipped exits took 3,257 s for this whole step.
+# Heads with dilated convs (dilation 4: a wider view at stride 8 for the same
+# MACs) trained to follow the network's own probabilities as well as the labels
+# (--distill 1); BranchyNet-style exits get the same heads, without search or plan.
 step_exits() {
   local ship=models/camvid-abr exits_common=(--epochs "${EXIT_EPOCHS:-10}" --prune-epochs "${EXIT_PRUNE_EPOCHS:-4}"
-                                             --channels "${EXIT_CHANNELS:-64}" --exclude-sequence "$heldout"
+                                             --channels "${EXIT_CHANNELS:-64}" --dilation "${EXIT_DILATION:-4}"
+                                             --distill "${EXIT_DISTILL:-1}" --exclude-sequence "$heldout"
                                              --max-loss 1)
   exits_common+=(--level-thresholds "$abr_distorted_levels")
   run "$gearnn" exits "${common[@]}" "${exits_common[@]}" --bundle "$ship" --work "$work/exits.work" -o "$ship"

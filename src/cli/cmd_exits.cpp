@@ -44,9 +44,11 @@ CommandSpec spec() {
        {"--select-split", "S", "split for the search, the thresholds and the plan (default val)"},
        {"--convs", "N", "3x3 convs of the first heads (default 2)"},
        {"--channels", "N", "their channels (default twice the stage's)"},
+       {"--dilation", "N", "dilation of their convs (default 1): context for the same compute"},
        {"--epochs", "N", "epochs of the first heads (default 20)"},
        {"--prune-epochs", "N", "epochs after each pruning step (default 6)"},
        {"--lr", "LR", "learning rate (default 0.01)"},
+       {"--distill", "W", "weight of the KL from the network's probabilities in the heads' loss (default 0)"},
        {"--batch", "N", "frames per batch (default 8)"},
        {"--prune-tolerance", "P", "mIoU points a pruned head may lose (default 1)"},
        {"--min-channels", "N", "the search stops halving here (default 8)"},
@@ -98,7 +100,10 @@ void claim_work_folder(const std::string& work, const std::string& recipe) {
                 "); remove the folder or give another --work");
   }
   fs::create_directories(work);
-  std::ofstream((file.string() + ".tmp").c_str(), std::ios::trunc) << recipe;
+  {
+    std::ofstream out(file.string() + ".tmp", std::ios::trunc);
+    if (!(out << recipe).flush()) throw Error(file.string() + ".tmp: cannot be written");
+  }
   fs::rename(file.string() + ".tmp", file);
 }
 
@@ -107,7 +112,9 @@ void trained(ExitHead& head, size_t candidate, const ExitFrames& frames, const B
              const ExitTraining& training, const std::string& work, const std::string& tag) {
   const std::string path =
       (fs::path(work) / (head.spec.after + "-" + std::to_string(head.spec.convs) + "x" +
-                         std::to_string(head.spec.channels) + "-" + tag + ".safetensors")).string();
+                         std::to_string(head.spec.channels) +
+                         (head.spec.dilation != 1 ? "d" + std::to_string(head.spec.dilation) : "") + "-" + tag +
+                         ".safetensors")).string();
   if (fs::exists(path)) {
     TensorFile file = read_tensor_file(path);
     head = load_exit_heads(bundle.architecture(), {head.spec}, file, path, bundle.device()).front();
@@ -173,11 +180,15 @@ int run_exits(const std::vector<std::string>& argv) {
   const bool fixed = args.has("--fixed");
   const double tolerance = args.get_double("--prune-tolerance", 1.0), max_loss = args.get_double("--max-loss", 1.0);
   const int min_channels = args.get_int("--min-channels", 8), convs = args.get_int("--convs", 2);
+  const int dilation = args.get_int("--dilation", 1);
+  if (dilation < 1 || dilation > 16) throw UsageError("--dilation must be in 1..16");
   ExitTraining first;
   first.epochs = args.get_int("--epochs", 20);
   first.lr = args.get_double("--lr", 0.01);
   first.batch = args.get_int("--batch", 8);
   first.seed = uint64_t(args.get_int("--seed", 1));
+  first.distill = args.get_double("--distill", 0.0);
+  if (!(first.distill >= 0)) throw UsageError("--distill must be >= 0");
   ExitTraining refine = first;
   refine.epochs = args.get_int("--prune-epochs", 6);
 
@@ -188,7 +199,7 @@ int run_exits(const std::vector<std::string>& argv) {
       throw Error(bundle->folder() + ": --level-thresholds names '" + l.text() + "', which is not one of its levels");
   if (args.has("--keep-heads")) {
     if (threshold_levels.empty()) throw UsageError("--keep-heads needs --level-thresholds");
-    for (const char* o : {"--fixed", "--stages", "--epochs", "--prune-epochs", "--convs", "--channels", "--work"})
+    for (const char* o : {"--fixed", "--stages", "--epochs", "--prune-epochs", "--convs", "--channels", "--dilation", "--distill", "--work"})
       if (args.has(o)) throw UsageError(std::string("--keep-heads trains nothing: ") + o + " does not apply");
     if (bundle->exits().empty()) throw Error(bundle->folder() + ": has no exits to keep (run gearnn exits without --keep-heads)");
   }
@@ -221,7 +232,9 @@ int run_exits(const std::vector<std::string>& argv) {
            << (trunk.adaptor ? trunk.adaptor->sha256 : "none")
            << ", split " << args.get("--split", "train") << ", exclude " << args.get("--exclude-sequence", "-")
            << ", only " << args.get("--only-sequence", "-") << ", epochs " << first.epochs << ", prune-epochs "
-           << refine.epochs << ", lr " << first.lr << ", batch " << first.batch << ", seed " << first.seed << "\n";
+           << refine.epochs << ", lr " << first.lr << ", batch " << first.batch << ", seed " << first.seed;
+    if (first.distill > 0) recipe << ", distill " << first.distill;
+    recipe << "\n";
     claim_work_folder(work, recipe.str());
   }
   std::cerr << "collecting trunk features of level " << bundle->manifest().levels[level].name << "\n";
@@ -234,6 +247,7 @@ int run_exits(const std::vector<std::string>& argv) {
     ExitSpec spec;
     spec.after = stages[c];
     spec.convs = convs;
+    spec.dilation = dilation;
     const int64_t stage_channels = arch.stages()[train.stages[c]].channels;
     spec.channels = convs > 0 ? args.get_int("--channels", int(std::max<int64_t>(16, 2 * stage_channels))) : 0;
     ExitHead head = initial_exit_head(arch, spec, first.seed + c);

@@ -100,15 +100,21 @@ void train_exit_head(ExitHead& head, size_t candidate, const ExitFrames& frames,
     SplitMix64 rng(mix_seed({o.seed, uint64_t(epoch)}));
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
     for (const auto& batch : batches_of(frames, order, o.batch)) {
-      std::vector<at::Tensor> features, labels;
+      std::vector<at::Tensor> features, labels, teacher;
       for (size_t i : batch) {
         features.push_back(frames.features[i][candidate].clone());  // normal tensors, out of inference mode
         labels.push_back(label_tensor(frames.labels[i]));
+        if (o.distill > 0) teacher.push_back(frames.network_scores[i].clone());
       }
       const ClassMap& first = frames.labels[batch.front()];
-      at::Tensor log_probs = arch.log_probs(bundle.base_weights(), head.scores(at::cat(features)));
+      const at::Tensor scores = head.scores(at::cat(features));
+      at::Tensor log_probs = arch.log_probs(bundle.base_weights(), scores);
       log_probs = log_probs.narrow(2, 0, first.height).narrow(3, 0, first.width);
       at::Tensor loss = segmentation_loss(log_probs, at::stack(labels).to(log_probs.device()), class_weights);
+      if (o.distill > 0) {
+        const at::Tensor target = at::log_softmax(at::cat(teacher), 1);
+        loss = loss + o.distill * (target.exp() * (target - at::log_softmax(scores, 1))).sum(1).mean();
+      }
       loss.backward();
       const double lr = o.lr * std::pow(1.0 - double(iteration++) / total, 0.9);
       c10::NoGradGuard no_grad;
@@ -178,7 +184,7 @@ ExitHead shallower_exit_head(const Architecture& arch, const ExitHead& head, uin
   if (head.spec.convs == 0) throw Error("the exit after " + head.spec.after + " has no conv left to remove");
   ExitSpec spec = head.spec;
   spec.convs -= 1;
-  if (spec.convs == 0) spec.channels = 0;
+  if (spec.convs == 0) spec.channels = 0, spec.dilation = 1;
   ExitHead out = initial_exit_head(arch, spec, seed);
   for (int i = 0; i < spec.convs; ++i) {
     out.conv_weights[size_t(i)] = head.conv_weights[size_t(i)].clone();

@@ -38,9 +38,13 @@ struct ExitTraining {
   double lr = 0.01, momentum = 0.9, weight_decay = 1e-4;
   int batch = 8;
   uint64_t seed = 1;
+  double distill = 0;  // weight of the KL divergence from the network's own class probabilities
 };
 // SGD on the head alone (poly schedule), NLL of the up-sampled scores with the
-// base's class weights, over `frames` in a seeded order.
+// base's class weights, over `frames` in a seeded order; with `distill`, plus
+// that weight times the per-pixel KL from the network's probabilities at
+// stride 8 (a head that errs where the network errs loses less when it stands
+// in for it).
 void train_exit_head(ExitHead& head, size_t candidate, const ExitFrames& frames, const Bundle& bundle,
                      const ExitTraining& options);
 
