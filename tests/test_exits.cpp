@@ -13,6 +13,8 @@
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
+#include <memory>
+
 namespace {
 
 using gearnn::ConfusionMatrix;
@@ -47,6 +49,43 @@ ExitEvidence constructed_evidence() {
     e.costs.push_back(c);
   }
   return e;
+}
+
+// A random one-level bundle (width 0.125) and the base.5 features of `frames`
+// shapes images, each in a scratch folder of its own under `name`.
+struct TrunkFeatures {
+  std::shared_ptr<const gearnn::Bundle> bundle;
+  gearnn::ExitFrames frames;
+};
+TrunkFeatures base5_features(const std::string& name) {
+  const std::string data = gearnn::testing::make_shapes_dataset(gearnn::testing::scratch_dir(name + "_shapes"), 8, 4);
+  const std::string dir = gearnn::testing::scratch_dir(name + "_bundle");
+  gearnn::RandomBundleOptions o;
+  o.classes = 11;
+  o.width = 0.125;
+  o.levels = 1;
+  gearnn::write_random_bundle(dir, o);
+  TrunkFeatures t{gearnn::Bundle::load(dir), {}};
+  t.frames = gearnn::collect_exit_frames(*t.bundle, 0, gearnn::Dataset::open(data, "train"), {"base.5"});
+  return t;
+}
+
+// A head after base.5.
+gearnn::ExitSpec head_spec(int convs, int channels, int dilation = 1) {
+  gearnn::ExitSpec spec;
+  spec.after = "base.5";
+  spec.convs = convs;
+  spec.channels = channels;
+  spec.dilation = dilation;
+  return spec;
+}
+
+gearnn::ExitTraining quick_training() {
+  gearnn::ExitTraining t;
+  t.epochs = 30;
+  t.batch = 4;
+  t.lr = 0.05;
+  return t;
 }
 
 TEST(Exits, SimulationCountsWhereFramesLeaveAndWhatTheyCost) {
@@ -107,7 +146,7 @@ TEST(Exits, ThresholdsKeepTheLossWithinTheBudget) {
 TEST(Exits, PruningKeepsTheFiltersThatMatter) {
   c10::InferenceMode guard;
   const gearnn::Architecture arch("drn_d_22", 5, 0.125);
-  gearnn::ExitHead head = gearnn::initial_exit_head(arch, {"base.5", 2, 16}, 4);
+  gearnn::ExitHead head = gearnn::initial_exit_head(arch, head_spec(2, 16), 4);
   // Filters 8..15 of both convs do nothing: zero weights and biases in, nothing read out.
   for (auto& w : head.conv_weights) w.narrow(0, 8, 8).zero_();
   for (auto& b : head.conv_biases) {
@@ -127,24 +166,12 @@ TEST(Exits, PruningKeepsTheFiltersThatMatter) {
 }
 
 TEST(Exits, HeadTrainedOnTheFrozenTrunkLearns) {
-  const std::string data = gearnn::testing::make_shapes_dataset(gearnn::testing::scratch_dir("exit_shapes"), 8, 4);
-  const std::string dir = gearnn::testing::scratch_dir("exit_bundle");
-  gearnn::RandomBundleOptions o;
-  o.classes = 11;
-  o.width = 0.125;
-  o.levels = 1;
-  gearnn::write_random_bundle(dir, o);
-  const auto bundle = gearnn::Bundle::load(dir);
-  const auto train = gearnn::collect_exit_frames(*bundle, 0, gearnn::Dataset::open(data, "train"), {"base.5"});
-  ASSERT_EQ(train.features.size(), 8u);
-  gearnn::ExitHead head = gearnn::initial_exit_head(bundle->architecture(), {"base.5", 1, 16}, 3);
-  const double before = gearnn::score_exit_head(head, 0, train, *bundle).total().pixel_accuracy();
-  gearnn::ExitTraining t;
-  t.epochs = 30;
-  t.batch = 4;
-  t.lr = 0.05;
-  gearnn::train_exit_head(head, 0, train, *bundle, t);
-  const double after = gearnn::score_exit_head(head, 0, train, *bundle).total().pixel_accuracy();
+  const TrunkFeatures t = base5_features("exit");
+  ASSERT_EQ(t.frames.features.size(), 8u);
+  gearnn::ExitHead head = gearnn::initial_exit_head(t.bundle->architecture(), head_spec(1, 16), 3);
+  const double before = gearnn::score_exit_head(head, 0, t.frames, *t.bundle).total().pixel_accuracy();
+  gearnn::train_exit_head(head, 0, t.frames, *t.bundle, quick_training());
+  const double after = gearnn::score_exit_head(head, 0, t.frames, *t.bundle).total().pixel_accuracy();
   EXPECT_GT(after, before + 10.0) << before << " -> " << after;
   EXPECT_FALSE(head.classifier_weight.requires_grad());
 }
@@ -152,34 +179,23 @@ TEST(Exits, HeadTrainedOnTheFrozenTrunkLearns) {
 // The random network disagrees with the labels; a head distilled from it
 // follows the network, one trained on the labels alone does not.
 TEST(Exits, DistilledHeadFollowsTheNetwork) {
-  const std::string data = gearnn::testing::make_shapes_dataset(gearnn::testing::scratch_dir("distill_shapes"), 8, 4);
-  const std::string dir = gearnn::testing::scratch_dir("distill_bundle");
-  gearnn::RandomBundleOptions o;
-  o.classes = 11;
-  o.width = 0.125;
-  o.levels = 1;
-  gearnn::write_random_bundle(dir, o);
-  const auto bundle = gearnn::Bundle::load(dir);
-  const auto frames = gearnn::collect_exit_frames(*bundle, 0, gearnn::Dataset::open(data, "train"), {"base.5"});
+  const TrunkFeatures t = base5_features("distill");
   const auto agreement = [&](const gearnn::ExitHead& head) {
     c10::InferenceMode guard;
     double same = 0, pixels = 0;
-    for (size_t i = 0; i < frames.features.size(); ++i) {
-      const at::Tensor mine = head.scores(frames.features[i][0]).argmax(1);
-      same += mine.eq(frames.network_scores[i].argmax(1)).sum().item<double>();
+    for (size_t i = 0; i < t.frames.features.size(); ++i) {
+      const at::Tensor mine = head.scores(t.frames.features[i][0]).argmax(1);
+      same += mine.eq(t.frames.network_scores[i].argmax(1)).sum().item<double>();
       pixels += double(mine.numel());
     }
     return same / pixels;
   };
-  gearnn::ExitTraining t;
-  t.epochs = 30;
-  t.batch = 4;
-  t.lr = 0.05;
-  gearnn::ExitHead on_labels = gearnn::initial_exit_head(bundle->architecture(), {"base.5", 1, 16, 2}, 3);
+  gearnn::ExitHead on_labels = gearnn::initial_exit_head(t.bundle->architecture(), head_spec(1, 16, 2), 3);
   gearnn::ExitHead distilled = on_labels;
-  gearnn::train_exit_head(on_labels, 0, frames, *bundle, t);
-  t.distill = 20;
-  gearnn::train_exit_head(distilled, 0, frames, *bundle, t);
+  gearnn::train_exit_head(on_labels, 0, t.frames, *t.bundle, quick_training());
+  gearnn::ExitTraining with_teacher = quick_training();
+  with_teacher.distill = 20;
+  gearnn::train_exit_head(distilled, 0, t.frames, *t.bundle, with_teacher);
   EXPECT_GT(agreement(distilled), agreement(on_labels) + 0.2) << agreement(on_labels) << " -> " << agreement(distilled);
 }
 
