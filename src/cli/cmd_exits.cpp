@@ -247,7 +247,7 @@ int run_exits(const std::vector<std::string>& argv) {
     ExitSpec spec;
     spec.after = stages[c];
     spec.convs = convs;
-    spec.dilation = dilation;
+    spec.dilation = convs > 0 ? dilation : 1;
     const int64_t stage_channels = arch.stages()[train.stages[c]].channels;
     spec.channels = convs > 0 ? args.get_int("--channels", int(std::max<int64_t>(16, 2 * stage_channels))) : 0;
     ExitHead head = initial_exit_head(arch, spec, first.seed + c);
