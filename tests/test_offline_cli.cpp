@@ -138,6 +138,8 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
   EXPECT_EQ(gearnn_cli("adapt --base " + dir + "/base --levels bogus:1" + common + " -o " + dir + "/x", log), 2)
       << slurp(log);
   EXPECT_EQ(gearnn_cli("train --arch drn_d_22 --crop 12by3" + common + " -o " + dir + "/y", log), 2) << slurp(log);
+  EXPECT_EQ(gearnn_cli("train --arch drn_d_22 --crop 120x90" + common + " -o " + dir + "/y", log), 2) << slurp(log);
+  EXPECT_NE(slurp(log).find("multiples of 8 (for example 120x88)"), std::string::npos) << slurp(log);
 }
 
 // gearnn exits --keep-heads --level-thresholds: the bundle's heads stay (same

@@ -26,12 +26,13 @@ gearnn=${GEARNN:-build/src/gearnn}
 data=${CAMVID:-../shared/datasets/camvid}
 work=${GEARNN_WORK:-work/camvid}
 threads=${THREADS:-$(nproc)}
+workers=${WORKERS:-2}     # data loading threads (more on a GPU machine)
 device=${DEVICE:-cpu}      # cuda with a CUDA build (README: Full-size models on a GPU)
 width=${WIDTH:-0.25}       # 1 = the full DRN-D-22
 crop=${CROP:-320x240}      # training crop; 480x360 = CamVid's whole frame here
 mkdir -p "$work"
 run() { echo "+ $*" >&2; "$@"; }
-common=(--data "$data" --threads "$threads" --cache "$work/cache" --device "$device")
+common=(--data "$data" --threads "$threads" --workers "$workers" --cache "$work/cache" --device "$device")
 
 # The base: DRN-D-22 at width 0.25 (1.0M values: 4 MB, tens of frames per
 # second on 2 cores), trained on CamVid train without sequence 0006R0, which
@@ -61,7 +62,7 @@ baseline_epochs=${BASELINE_EPOCHS:-4}
 abr_levels="h264:480x360@18,480x360@28,480x360@38,320x240@18,320x240@28,320x240@38,240x180@18,240x180@28,240x180@38"
 abr_base_level="h264:480x360@18"
 abr_distorted_levels="h264:480x360@28,480x360@38,320x240@18,320x240@28,320x240@38,240x180@18,240x180@28,240x180@38"
-jpeg_levels="jpeg:10,20,30,40,50,60,70,80,90,100"
+jpeg_levels=${JPEG_LEVELS:-jpeg:10,20,30,40,50,60,70,80,90,100}
 jpeg_base_level="jpeg:100"
 brightness_levels="brightness:0.1,0.2,0.4,0.6,0.8,1,1.5,2"
 brightness_base_level="brightness:1"

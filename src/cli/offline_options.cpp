@@ -63,7 +63,13 @@ Dataset open_dataset(const Args& args, const std::string& split_option, const st
 AugmentOptions parse_augment(const Args& args) {
   AugmentOptions a;
   if (args.has("--resize")) std::tie(a.resize_width, a.resize_height) = parse_size("--resize", args.get("--resize"));
-  if (args.has("--crop")) std::tie(a.crop_width, a.crop_height) = parse_size("--crop", args.get("--crop"));
+  if (args.has("--crop")) {
+    std::tie(a.crop_width, a.crop_height) = parse_size("--crop", args.get("--crop"));
+    // The network's output matches its input only at multiples of its output stride.
+    if (a.crop_width % 8 != 0 || a.crop_height % 8 != 0)
+      throw UsageError("--crop " + args.get("--crop") + ": width and height must be multiples of 8 (for example " +
+                       std::to_string(a.crop_width / 8 * 8) + "x" + std::to_string(a.crop_height / 8 * 8) + ")");
+  }
   if (args.has("--scale")) {
     std::istringstream in(args.get("--scale"));
     char comma = 0;

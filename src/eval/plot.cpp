@@ -133,6 +133,7 @@ void draw_line_plot(const std::string& dir, const std::string& name, const LineP
 
   const char* custom = std::getenv("GEARNN_GNUPLOT");
   const std::string program = custom && *custom ? custom : "gnuplot";
+  if (program == "none") return;
   const int status = run_gnuplot(program, gp, log, png);
   const std::string output = read_all(log);
   if (status != 0) throw Error(gp.string() + ": gnuplot failed (exit " + std::to_string(status) + "): " + output);

@@ -1,6 +1,8 @@
 #pragma once
 // Line plots drawn by gnuplot (run as a program; set GEARNN_GNUPLOT to use
-// another binary than the `gnuplot` on PATH).
+// another binary than the `gnuplot` on PATH, or to "none" to write the data
+// and the script only, for a machine without gnuplot: `gnuplot NAME.gp` draws
+// them later).
 #include <string>
 #include <vector>
 

@@ -132,4 +132,12 @@ TEST(Report, BadRowsAndMissingGnuplot) {
   EXPECT_NE(message.find("gnuplot is not installed"), std::string::npos) << message;
   EXPECT_TRUE(fs::exists(dir + "/results.csv")) << "the tables are written before the plot";
   EXPECT_FALSE(fs::exists(dir + "/plot.log"));
+
+  // "none": the data and the script for a later `gnuplot plot.gp`, no picture.
+  ::setenv("GEARNN_GNUPLOT", "none", 1);
+  EXPECT_NO_THROW(write_report(dir, info(), rows()));
+  ::unsetenv("GEARNN_GNUPLOT");
+  EXPECT_GT(fs::file_size(dir + "/plot.gp"), 0u);
+  EXPECT_GT(fs::file_size(dir + "/plot.dat"), 0u);
+  EXPECT_FALSE(fs::exists(dir + "/plot.png"));
 }
