@@ -139,6 +139,26 @@ TEST_F(Cli, BenchSwitchJson) {
   }
 }
 
+// --stages splits segment_into() into its parts: the input, every stage of the
+// trunk in order, the class map; their MACs shares add up to the network's.
+TEST_F(Cli, BenchForwardStagesJson) {
+  const auto j = json_of(gearnn_cli("bench forward " + gearnn::testing::small_bundle(1) +
+                                    " --size 64x48 --frames 2 --warmup 0 --stages --json"));
+  ASSERT_TRUE(j.contains("stages")) << j.dump();
+  const auto& parts = j["stages"];
+  ASSERT_EQ(parts.size(), 11u) << j.dump();
+  EXPECT_EQ(parts.front()["stage"], "input");
+  EXPECT_EQ(parts.back()["stage"], "class map");
+  double share = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i >= 1 && i <= 9) EXPECT_EQ(parts[i]["stage"], "base." + std::to_string(i - 1));
+    EXPECT_GT(parts[i]["ms_median"].get<double>(), 0.0) << parts[i].dump();
+    share += parts[i]["macs_share"].get<double>();
+  }
+  EXPECT_EQ(parts.front()["macs_share"].get<double>(), 0.0);
+  EXPECT_NEAR(share, 1.0, 1e-9);
+}
+
 // `bundle base` takes exactly the architecture's float32 tensors, as the
 // converter writes them; anything else is refused with the tensor's name.
 TEST_F(Cli, BundleBaseTakesExactlyTheArchitecturesTensors) {

@@ -4,6 +4,7 @@
 // run; and, over a dataset, by how many pixels their class maps differ.
 #include "adaptive_model.h"
 #include "args.h"
+#include "class_map_head.h"
 #include "bench_timing.h"
 #include "commands.h"
 #include "data/dataset.h"
@@ -38,6 +39,7 @@ const CommandSpec kSpec{
      {"--threads", "T", "LibTorch intra-op threads (default: LibTorch's setting)"},
      {"--no-fold", "", "keep every BN layer apart from its conv (default: fold those no adaptor touches)"},
      {"--save-input", "FILE", "write the frame's normalised input tensor (\"input\") for peer benchmarks"},
+     {"--stages", "", "also time each part of segment_into() alone (input, each stage, class map) beside its MACs"},
      {"--data", "ROOT", "also compare the two class maps on this dataset's images"},
      {"--split", "S", "the split for --data (default val)"},
      {"--limit", "N", "at most N images of the split (default all)"},
@@ -66,6 +68,50 @@ Mismatch compare_on_dataset(AdaptiveModel& model, const std::string& root, const
     m.pixels += (long long)fused.size();
   }
   return m;
+}
+
+struct StageTime {
+  std::string stage;
+  double ms = 0, macs_share = 0;
+};
+
+// Each part of segment_into() run alone on this frame, medians over the frames:
+// the input conversion, each stage of the trunk (on the previous stage's
+// output), then the classifier with the fused up-sampling and argmax. Where a
+// frame's time goes, against where its multiply-accumulates are.
+std::vector<StageTime> time_parts(const Bundle& bundle, const std::string& level, const RgbImage& frame, int warmup,
+                                  int frames) {
+  const Architecture& arch = bundle.architecture();
+  const WeightTable& weights = bundle.weights(*bundle.find_level(level));
+  c10::InferenceMode guard;
+  std::vector<StageTime> out;
+  auto time = [&](const std::string& name, double macs_share, const auto& run) {
+    std::vector<double> ms;
+    for (int i = 0; i < warmup + frames; ++i) {
+      const auto t0 = Clock::now();
+      run();
+      if (i >= warmup) ms.push_back(millis(Clock::now() - t0));
+    }
+    out.push_back({name, median(ms), macs_share});
+  };
+  FrameInput input(bundle.manifest().normalization, bundle.device());
+  time("input", 0, [&] { input.convert(frame.view()); });
+  at::Tensor x = input.convert(frame.view());
+  const std::vector<int64_t> steps = arch.step_macs(x.size(2), x.size(3));
+  int64_t total = 0;
+  for (int64_t m : steps) total += m;
+  for (const Architecture::Stage& stage : arch.stages()) {
+    int64_t macs = 0;
+    for (size_t k = stage.first_step; k < stage.end_step; ++k) macs += steps[k];
+    at::Tensor y;
+    time(stage.prefix, double(macs) / double(total), [&] { y = arch.trunk(weights, x, stage.first_step, stage.end_step); });
+    x = y;
+  }
+  UpsampledArgmax head;
+  std::vector<uint8_t> classes(size_t(frame.width) * size_t(frame.height));
+  time("class map", double(steps.back()) / double(total),
+       [&] { head.run(arch.classify(weights, x), frame.width, frame.height, classes.data()); });
+  return out;
 }
 
 }  // namespace
@@ -109,6 +155,10 @@ int bench_forward(const std::vector<std::string>& argv) {
     }
   }
   const double segment = median(segment_ms), forward = median(forward_ms);
+  std::vector<StageTime> stages;
+  if (args.has("--stages")) {
+    stages = time_parts(*bundle, model.level_name(), frame, warmup, frames);
+  }
   const Mismatch mismatch = args.has("--data")
                                 ? compare_on_dataset(model, args.get("--data"), args.get("--split", "val"),
                                                      args.get_int("--limit", 0))
@@ -130,6 +180,8 @@ int bench_forward(const std::vector<std::string>& argv) {
                         {"segment_ms_median", segment},
                         {"forward_ms_median", forward},
                         {"forward_over_segment", forward / segment}};
+    for (const StageTime& t : stages)
+      j["stages"].push_back({{"stage", t.stage}, {"ms_median", t.ms}, {"macs_share", t.macs_share}});
     if (args.has("--data")) {
       j["class_map_pixels"] = mismatch.pixels;
       j["class_map_differing_pixels"] = mismatch.differing;
@@ -143,6 +195,14 @@ int bench_forward(const std::vector<std::string>& argv) {
               bundle->folding().folded, bundle->folding().pairs);
   std::printf("  segment_into (scores, fused up-sampling + argmax): %8.2f ms\n", segment);
   std::printf("  forward (exact log-probabilities) + argmax:        %8.2f ms  (%.2fx)\n", forward, forward / segment);
+  if (!stages.empty()) {
+    double sum = 0;
+    for (const StageTime& t : stages) sum += t.ms;
+    std::printf("  its parts alone (%.2f ms together): time, share of that time | share of the MACs\n", sum);
+    for (const StageTime& t : stages)
+      std::printf("    %-8s %7.2f ms  %5.1f%% | %5.1f%%\n", t.stage.c_str(), t.ms, 100.0 * t.ms / sum,
+                  100.0 * t.macs_share);
+  }
   if (args.has("--data"))
     std::printf("  class maps differ in %lld of %lld pixels (%.5f%%)\n", mismatch.differing, mismatch.pixels,
                 mismatch.pixels ? 100.0 * double(mismatch.differing) / double(mismatch.pixels) : 0.0);
