@@ -7,6 +7,7 @@
 #   fullsize.tar.gz                  every file make.sh wrote under models/ (reports,
 #                                    manifests, training logs, adaptors), the recipe notes
 #   base-fp16.safetensors.part-NN    the trained base in float16, split in 15 MiB parts
+# (fullsize-unpack.sh turns them back into a bundle and the reports).
 #
 #   models/camvid/fullsize-run.sh PACK OUT [SECONDS]
 #
@@ -84,21 +85,7 @@ step() {
 }
 
 step base
-python3 - "$GEARNN_WORK/base/base.safetensors" "$out/base-fp16.safetensors" <<'PY'
-import json, struct, sys, torch
-raw = open(sys.argv[1], "rb").read()
-size = struct.unpack("<Q", raw[:8])[0]
-header, data, parts, offset = json.loads(raw[8:8 + size]), raw[8 + size:], [], 0
-for name, entry in header.items():
-    if name != "__metadata__":
-        begin, end = entry["data_offsets"]
-        half = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).half().numpy().tobytes()
-        entry.update(dtype="F16", data_offsets=[offset, offset + len(half)])
-        parts.append(half)
-        offset += len(half)
-text = json.dumps(header).encode()
-open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + b"".join(parts))
-PY
+python3 models/camvid/safetensors_dtype.py "$GEARNN_WORK/base/base.safetensors" "$out/base-fp16.safetensors" F16
 (cd "$out" && split -b 15M -d base-fp16.safetensors base-fp16.safetensors.part- && rm base-fp16.safetensors)
 for name in ${STEPS:-jpeg}; do step "$name"; done
 echo "== fullsize-run.sh done in $(( $(date +%s) - start )) s"
