@@ -180,6 +180,8 @@ struct _GstGearnn {
   // Streaming state.
   GstVideoInfo info;
   gboolean have_info;
+  gboolean luma_from_y_plane;  // brightness read from plane 0 (planar or semi-planar 8-bit YUV), set with the caps
+  gboolean limited_range;      // the Y plane is 16..235 (set with the caps)
   Running* run;                               // replaced under GST_OBJECT_LOCK
   gboolean playing;                           // GST_OBJECT_LOCK; batch clients count only while PLAYING
   gstgearnn::BackgroundLoad<Running>* swap;  // a bundle set while started
@@ -597,6 +599,11 @@ static gboolean gst_gearnn_stop(GstBaseTransform* trans) {
   return TRUE;
 }
 
+// Y, U and V in separate planes or Y and interleaved UV (I420, NV12, ...): the luma is plane 0.
+static bool has_luma_plane(const GstVideoInfo& info) {
+  return GST_VIDEO_INFO_IS_YUV(&info) && GST_VIDEO_INFO_N_PLANES(&info) >= 2 && GST_VIDEO_INFO_COMP_DEPTH(&info, 0) == 8;
+}
+
 static gboolean gst_gearnn_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps* /*outcaps*/) {
   GstGearnn* self = GST_GEARNN(trans);
   GstVideoInfo info;
@@ -606,6 +613,8 @@ static gboolean gst_gearnn_set_caps(GstBaseTransform* trans, GstCaps* incaps, Gs
   }
   self->info = info;
   self->have_info = TRUE;
+  self->luma_from_y_plane = has_luma_plane(info);
+  self->limited_range = info.colorimetry.range != GST_VIDEO_COLOR_RANGE_0_255;
   if (self->run) {
     try {
       self->run->engine->set_format(info);
@@ -682,17 +691,11 @@ static gearnn::FrameObservation observe(const gearnn::LevelSelector& selector, G
   return o;
 }
 
-// Y, U and V in separate planes or Y and interleaved UV (I420, NV12, ...): the luma is plane 0.
-static bool has_luma_plane(const GstVideoInfo& info) {
-  return GST_VIDEO_INFO_IS_YUV(&info) && GST_VIDEO_INFO_N_PLANES(&info) >= 2 && GST_VIDEO_INFO_COMP_DEPTH(&info, 0) == 8;
-}
-
-static double frame_mean_luma(const GstVideoFrame& frame) {
+static double frame_mean_luma(const GstVideoFrame& frame, bool limited_range) {
   const GstVideoInfo& info = frame.info;
   return gearnn::mean_luma_of_y(static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)),
                                 GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info),
-                                size_t(GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0)),
-                                info.colorimetry.range != GST_VIDEO_COLOR_RANGE_0_255);
+                                size_t(GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0)), limited_range);
 }
 
 static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer* buf) {
@@ -734,9 +737,9 @@ static GstFlowReturn gst_gearnn_transform_ip(GstBaseTransform* trans, GstBuffer*
     // Brightness only where it is used: from the Y plane of YUV frames, else from the RGB frame.
     std::optional<gearnn::RgbView> rgb;
     const bool brightness = selector.uses(gearnn::Dimension::brightness);
-    if (brightness && !has_luma_plane(self->info)) rgb = engine.rgb(frame);
+    if (brightness && !self->luma_from_y_plane) rgb = engine.rgb(frame);
     gearnn::FrameObservation observation = observe(selector, buf, width, height, rgb);
-    if (brightness && !rgb) observation.mean_luma = frame_mean_luma(frame);
+    if (brightness && !rgb) observation.mean_luma = frame_mean_luma(frame, self->limited_range);
     const bool can_reuse = run->last.class_map && run->last.width == width && run->last.height == height;
     selection = selector.next(observation, can_reuse);
     for (gearnn::Dimension d : gearnn::kDimensions)

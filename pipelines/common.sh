@@ -1,7 +1,8 @@
 # Shared by the pipeline scripts (sourced, not run): finds the build, points
 # GStreamer at its plugin, and makes a random bundle when none is given.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-video=${GEARNN_VIDEO:-/usr/share/doc/opencv-doc/examples/data/vtest.avi}
+# The default footage is what the shipped models suit: a street-level CamVid clip.
+video=${GEARNN_VIDEO:-$root/models/camvid-clip/0006R0.mp4}
 
 build=${GEARNN_BUILD:-}
 if [ -z "$build" ]; then
@@ -23,7 +24,7 @@ export GST_REGISTRY=${GST_REGISTRY:-$build/gst-registry.bin}
 gearnn="$build/src/gearnn"
 python=/usr/bin/python3
 
-[ -f "$video" ] || { echo "$(basename "$0"): $video missing; install opencv-doc (scripts/install-deps.sh)" >&2; exit 1; }
+[ -f "$video" ] || { echo "$(basename "$0"): $video missing (GEARNN_VIDEO names another file)" >&2; exit 1; }
 
 # bundle_or_random GIVEN KIND DIR [gearnn bundle random options...]: prints the bundle to use:
 # GIVEN, else the shipped models/camvid-KIND, else a random-weight bundle made in DIR.

@@ -4,7 +4,7 @@
 #   pipelines/dash.sh [BUNDLE] [OUT_DIR] [--seconds S] [--threads N] [--forced [--sync]] [--schedule T:BPS,...]
 #                     [--hls]
 #
-# 1. ffmpeg makes a three-representation ladder from $GEARNN_VIDEO (default: opencv-doc's vtest.avi):
+# 1. ffmpeg makes a three-representation ladder from $GEARNN_VIDEO (default: the CamVid clip models/camvid-clip/0006R0.mp4):
 #    240x180 at CRF 38, 320x240 at CRF 30, 480x360 at CRF 22 (1 s segments,
 #    x264's default preset, as a service encodes); with --hls an HLS ladder
 #    (MPEG-TS segments, master.m3u8) defined by bitrate as HLS services do:

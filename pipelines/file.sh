@@ -3,7 +3,7 @@
 #
 #   pipelines/file.sh [BUNDLE] [OUT_DIR] [--display] [--frames N]
 #
-# Decodes opencv-doc's vtest.avi (or $GEARNN_VIDEO), scales it to 480x360,
+# Decodes the CamVid clip models/camvid-clip/0006R0.mp4 (or $GEARNN_VIDEO), scales it to 480x360,
 # segments every frame and writes OUT_DIR/overlay.mp4 (default
 # demo-output/file/), plus one PNG class mask per frame in OUT_DIR/masks/.
 # --display shows the overlay in a window instead.

@@ -3,7 +3,7 @@
 #
 #   pipelines/jpeg.sh [BUNDLE] [OUT_DIR]
 #
-# Takes 90 frames of opencv-doc's vtest.avi and encodes them with GStreamer's
+# Takes 90 frames of the CamVid clip (or $GEARNN_VIDEO) and encodes them with GStreamer's
 # jpegenc (libjpeg) at quality 20, then 90, then 50 (30 frames each), as a
 # numbered JPEG sequence, like an IoT camera changing its settings. Plays it
 # with multifilesrc ! jpegparse ! gearnnquality ! jpegdec ! gearnn !

@@ -270,6 +270,7 @@ Manifest parse_manifest(const char* text, size_t size, const std::string& path) 
     } else {
       level.measure_version = 1;
     }
+    if (l.contains("encoder")) level.encoder = field<std::string>(l, "encoder", where);
     if (l.contains("expected")) {
       const json& e = l["expected"];
       ExpectedAccuracy x;
@@ -331,6 +332,7 @@ void write_manifest(const std::string& path, const Manifest& m) {
   j["levels"] = json::array();
   for (const auto& l : m.levels) {
     json level = {{"name", l.name}, {"distortion", distortion_json(l)}, {"measure", l.measure_version}};
+    if (!l.encoder.empty()) level["encoder"] = l.encoder;
     if (l.adaptor)
       level["adaptor"] = {{"file", l.adaptor->file}, {"sha256", l.adaptor->sha256}, {"layers", l.adaptor->layers}};
     if (!l.sensitivity.empty()) level["selection"] = {{"budget", l.budget}, {"sensitivity", l.sensitivity}};

@@ -47,6 +47,9 @@ struct LevelSpec {
   // The version of the measurement definitions the descriptor was computed
   // with (measure/stream_quality.h); "measure" in the manifest, 1 when absent.
   int measure_version = kMeasureVersion;
+  // The H.264 encoder recipe (h264_recipe) its data was made with: "encoder"
+  // in the manifest. Empty where unknown or not H.264.
+  std::string encoder;
   std::optional<AdaptorRef> adaptor;  // none: the level runs the base as it is
   // How the adaptor was chosen (gearnn adapt): the memory budget in values and
   // every layer's distortion sensitivity (Eq. 1). Empty for other bundles.

@@ -3,11 +3,13 @@
 #include "adaptive_model.h"
 #include "bundle.h"
 #include "data/dataset.h"
+#include "distort/h264.h"
 #include "error.h"
 #include "experiment/adapt.h"
 #include "experiment/level_images.h"
 #include "experiment/redescribe.h"
 #include "measure/stream_quality.h"
+#include "random_bundle.h"
 #include "experiment/train_data.h"
 #include "test_support.h"
 #include "train/trainer.h"
@@ -133,6 +135,48 @@ TEST(Adapt, TinyRunLowersTheLossOnDistortedData) {
   EXPECT_NEAR(*redescribed->manifest().levels[*dark].distortion.brightness, *spec.distortion.brightness, 1e-9);
   EXPECT_EQ(redescribed->manifest().levels[*dark].measure_version, gearnn::kMeasureVersion);
   EXPECT_NE(log.str().find("brightness=0.25 ->"), std::string::npos) << log.str();
+}
+
+// An H.264 level records the encoder its data was made with. Re-describing it
+// under another encoder is refused (its adaptor saw other pixels) and leaves
+// the manifest as it was; a level that records none is re-described and then
+// records this build's encoder.
+TEST(Adapt, RedescribeKeepsH264LevelsToTheirEncoder) {
+  if (gearnn::h264_recipe() == "unavailable") GTEST_SKIP() << "built without FFmpeg: no H.264 levels";
+  const std::string dir = gearnn::testing::scratch_dir("redescribe-encoder");
+  const gearnn::Dataset data =
+      gearnn::Dataset::open(gearnn::testing::make_shapes_dataset(dir + "/data", 3, 1, 96, 72), "train");
+  const std::string bundle = dir + "/bundle", manifest_path = bundle + "/manifest.json";
+  gearnn::RandomBundleOptions o;
+  o.kind = "abr";
+  o.classes = 11;
+  o.width = 0.125;
+  gearnn::write_random_bundle(bundle, o);
+  gearnn::Manifest m = gearnn::read_manifest(manifest_path);
+  for (gearnn::LevelSpec& l : m.levels)  // named as gearnn adapt names them, so that their data can be made again
+    l.name = "h264:" + std::to_string(l.distortion.resolution->width) + "x" +
+             std::to_string(l.distortion.resolution->height) + "@" + std::to_string(int(*l.distortion.h264_qp));
+  const std::string other = "libx264 preset=ultrafast; x264 core 1 r1; libavcodec 1; swscale 1";
+  m.levels[1].encoder = other;
+  gearnn::write_manifest(manifest_path, m);
+  std::ostringstream log;
+  try {
+    gearnn::redescribe_bundle(bundle, data, dir + "/cache", 1, log);
+    ADD_FAILURE() << "a level made by another encoder was re-described";
+  } catch (const gearnn::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("level '" + m.levels[1].name + "' was made with the H.264 encoder '" + other + "'"),
+              std::string::npos) << what;
+    EXPECT_NE(what.find("gearnn adapt"), std::string::npos) << what;
+  }
+  EXPECT_EQ(gearnn::read_manifest(manifest_path).levels[1].encoder, other) << "the manifest is left as it was";
+
+  m.levels[1].encoder.clear();
+  gearnn::write_manifest(manifest_path, m);
+  gearnn::redescribe_bundle(bundle, data, dir + "/cache", 1, log);
+  for (const gearnn::LevelSpec& l : gearnn::read_manifest(manifest_path).levels)
+    EXPECT_EQ(l.encoder, gearnn::h264_recipe()) << l.name;
+  EXPECT_NE(log.str().find("does not say which encoder made its data"), std::string::npos) << log.str();
 }
 
 TEST(Adapt, LevelsSmallerThanTheCropTrainOnWholeFrames) {

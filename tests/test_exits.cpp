@@ -102,19 +102,22 @@ TEST(Exits, SimulationCountsWhereFramesLeaveAndWhatTheyCost) {
   EXPECT_DOUBLE_EQ(both.mean_macs, (4 * 32 + 4 * 107) / 8.0);
 }
 
-TEST(Exits, SavingRatioIsComputeSavedOverComputeAdded) {
+TEST(Exits, SavingRatioIsComputeSavedOverOverheadOnFramesThatGoOn) {
   const ExitEvidence e = constructed_evidence();
-  // Exit 0 alone: its 4 leaving frames skip 100 - 30 each, and its head costs
-  // 2 on all 8 frames.
+  // Exit 0 alone: its 4 leaving frames skip 100 - 30 each and pay its head
+  // (2); the 4 frames that go on pay the head as overhead.
   const auto r = gearnn::saving_ratios(e, {{true, false}, {0.5, 1.0}});
-  EXPECT_DOUBLE_EQ(r[0], 4 * 70.0 / (8 * 2));
+  EXPECT_DOUBLE_EQ(r[0], 4 * (70.0 - 2) / (4 * 2));
   EXPECT_EQ(r[1], 0.0);
-  // With exit 1 behind it, exit 0's frames skip only 105 - 30 each.
+  // With exit 1 behind it, exit 0's frames would have cost 60 + 45 there.
   const auto r2 = gearnn::saving_ratios(e, {{true, true}, {0.5, 0.5}});
-  EXPECT_DOUBLE_EQ(r2[0], 4 * 75.0 / (8 * 2));
-  // Exit 1 takes the other 4 frames, which skip 100 - 60 each, at a head cost
-  // of 45 each: R = 160 / 180.
-  EXPECT_DOUBLE_EQ(r2[1], 4 * 40.0 / (4 * 45));
+  EXPECT_DOUBLE_EQ(r2[0], 4 * (105.0 - 30 - 2) / (4 * 2));
+  // Every frame reaching exit 1 leaves there (no overhead), but each skips
+  // 100 - 60 for a head of 45: it saves nothing, so R is 0.
+  EXPECT_EQ(r2[1], 0.0);
+  // Exit 1 alone with a threshold no frame meets: nothing saved, head on all.
+  const auto r3 = gearnn::saving_ratios(e, {{false, true}, {1.0, 0.99}});
+  EXPECT_DOUBLE_EQ(r3[1], 0.0);
 }
 
 TEST(Exits, PlanRemovesAnExitWhoseRatioIsAtMostOne) {

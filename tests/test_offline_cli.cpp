@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -199,6 +200,78 @@ TEST(OfflineCli, LevelThresholdsOnDistortedFrames) {
   EXPECT_NE(slurp(log).find("'jpeg:55', which is not one of its levels"), std::string::npos) << slurp(log);
   EXPECT_NE(gearnn_cli(common + " -o " + dir + "/bad", log), 0);
   EXPECT_NE(slurp(log).find("--keep-heads needs --level-thresholds"), std::string::npos) << slurp(log);
+}
+
+// gearnn eval-exits on a random bundle with two exits, used as both the
+// FlexDNN and the BranchyNet bundle: a threshold scale that lets every frame
+// out sends all of them to the first exit, at its cost; one that lets none out
+// costs more than the network (every head runs); half the input costs a
+// quarter of the MACs; the level is scored with and without its adaptor, and
+// each method and adaptor use is a line of its own in the plot.
+TEST(OfflineCli, EvalExitsReportsEveryMethodAndPlotsEachApart) {
+  if (env("GEARNN_CLI").empty()) GTEST_SKIP() << "GEARNN_CLI is not set (run through meson test)";
+  const std::string dir = gearnn::testing::scratch_dir("cli-eval-exits");
+  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 3, 64, 48);
+  const std::string bundle = dir + "/bundle", log = dir + "/log.txt";
+  ASSERT_EQ(gearnn_cli("bundle random --arch drn_d_22 --width 0.125 --classes 11 --levels 3 --exits base.4,base.6 -o " +
+                           bundle, log), 0) << slurp(log);
+  nlohmann::json manifest = nlohmann::json::parse(slurp(bundle + "/manifest.json"));
+  const std::string level = "jpeg:" + std::to_string(int(manifest["levels"][0]["distortion"]["jpeg_quality"]));
+  manifest["levels"][0]["name"] = level;
+  std::ofstream(bundle + "/manifest.json") << manifest.dump(2);
+
+  const std::string out = dir + "/report";
+  const std::string common = "eval-exits --bundle " + bundle + " --data " + data + " --threads 1 --cache " + dir +
+                             "/cache --input-scales 0.5";
+  ASSERT_EQ(gearnn_cli(common + " --levels " + level + " --branchy " + bundle + " --scales 0.0001,1000 -o " + out, log),
+            0)
+      << slurp(log);
+
+  std::map<std::string, std::vector<std::string>> rows;  // method -> level, method, miou, ms, macs, rates
+  std::istringstream csv(slurp(out + "/exits.csv"));
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "level,method,miou,ms_per_frame,macs_fraction,exit_rates");
+  while (std::getline(csv, line)) {
+    std::vector<std::string> cells;
+    std::istringstream in(line);
+    for (std::string cell; std::getline(in, cell, ',');) cells.push_back(cell);
+    ASSERT_GE(cells.size(), 5u) << line;
+    EXPECT_EQ(cells[0], level) << line;
+    rows[cells[1]] = cells;
+  }
+  for (const std::string suffix : {"", " (no adaptor)"})
+    for (const std::string method : {"network", "flexdnn x0.0001", "flexdnn x1000", "branchynet x0.0001",
+                                     "branchynet x1000", "smaller x0.5"})
+      ASSERT_EQ(rows.count(method + suffix), 1u) << method + suffix << " missing in\n" << slurp(out + "/exits.csv");
+  auto macs = [&](const std::string& method) { return std::stod(rows[method][4]); };
+  EXPECT_DOUBLE_EQ(macs("network"), 1.0);
+  EXPECT_NEAR(macs("smaller x0.5"), 0.25, 0.01) << "64x48 halved is 32x24: a quarter of the pixels";
+  EXPECT_LT(macs("flexdnn x0.0001"), 0.5) << "every frame leaves after base.4";
+  EXPECT_EQ(rows["flexdnn x0.0001"][5], "base.4:1;base.6:0");
+  EXPECT_GT(macs("flexdnn x1000"), 1.0) << "no frame leaves, and both heads run on each";
+  EXPECT_EQ(rows["flexdnn x1000"][5], "base.4:0;base.6:0");
+  EXPECT_EQ(rows["branchynet x1000"][4], rows["flexdnn x1000"][4]) << "the same heads and thresholds";
+
+  // Each method's points make a line of their own: with and without the adaptor apart.
+  const std::string plot = slurp(out + "/exits-plot.dat");
+  for (const std::string series : {"network", "flexdnn", "branchynet", "smaller"})
+    for (const std::string suffix : {"", " (no adaptor)"}) {
+      const std::string head = "# " + level + ": " + series + suffix + "\n";
+      const size_t at = plot.find(head);
+      ASSERT_NE(at, std::string::npos) << head << " in\n" << plot;
+      const size_t end = plot.find("\n\n", at);
+      const auto points = std::count(plot.begin() + long(at + head.size()), plot.begin() + long(end), '\n') + 1;
+      EXPECT_EQ(points, series == "flexdnn" || series == "branchynet" ? 2 : 1) << plot.substr(at, end - at);
+    }
+  EXPECT_TRUE(fs::exists(out + "/report.md"));
+
+  EXPECT_NE(gearnn_cli(common + " --levels jpeg:55 -o " + dir + "/bad", log), 0);
+  EXPECT_NE(slurp(log).find("has no level 'jpeg:55'"), std::string::npos) << slurp(log);
+  const std::string plain = dir + "/plain";
+  ASSERT_EQ(gearnn_cli("bundle random --arch drn_d_22 --width 0.125 --classes 11 --levels 1 -o " + plain, log), 0);
+  EXPECT_NE(gearnn_cli("eval-exits --bundle " + plain + " --data " + data + " -o " + dir + "/bad", log), 0);
+  EXPECT_NE(slurp(log).find("has no exits (make them with gearnn exits)"), std::string::npos) << slurp(log);
 }
 
 // gearnn exits end to end on a tiny bundle: heads are trained into the work

@@ -21,8 +21,10 @@
 #include "stream_player.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -48,7 +50,9 @@ CommandSpec spec() {
       "base (fixed on the bundle's level without adaptor), oracle (the best fixed\n"
       "level in hindsight, per representation), fixed:<level> for every level, and\n"
       "with --switching, DNN switching (each level's whole fine-tuned model, chosen\n"
-      "by the same element as the adaptors are).\n"
+      "by the same element as the adaptors are). With --early-exit, the adaptive\n"
+      "element again with the bundle's early exits on, per threshold scale: mIoU,\n"
+      "time and MACs per frame and the frames leaving at each exit.\n"
       "Writes the formats of gearnn eval, with a table of the levels chosen.",
       {{"--split", "S", "split to score (default val)"},
        {"--bundle", "BUNDLE", "the bundle played by gearnn"},
@@ -57,6 +61,7 @@ CommandSpec spec() {
                              "MPEG-TS; the split's frames in list order)"},
        {"--mpd", "FILE", "representations from a static DASH MPD on disk (SegmentTemplate or one file each)"},
        {"--switching", "DIR", "whole models per level (gearnn adapt's --switching-out)"},
+       {"--early-exit", "S,..", "threshold scales at which to play the bundle's exits too (e.g. 0.95,1,1.02)"},
        {"--fps", "N", "frame rate the frames are encoded at (default 30)"},
        {"--work", "DIR", "where the encoded streams go (default REPORT_DIR/streams)"},
        {"--title", "T", "report title"},
@@ -144,13 +149,31 @@ struct Played {
   size_t switches = 0;
   double qp_sum = 0;
   size_t qp_frames = 0;
+  double seconds = 0;                           // the whole play, wall clock
+  double compute_sum = 0;                       // with early exits: the frames' shares of the network's MACs
+  std::map<std::string, size_t> frames_per_exit;  // with early exits; "network" for frames that left none
   explicit Played(int classes) : confusion(classes) {}
 };
+
+std::vector<double> threshold_scales(const std::string& text) {
+  std::vector<double> out;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end || !(v > 0) || !std::isfinite(v))
+      throw UsageError("--early-exit: '" + item + "' is not a positive threshold scale");
+    out.push_back(v);
+  }
+  if (out.empty()) throw UsageError("--early-exit needs at least one threshold scale");
+  return out;
+}
 
 Played play(const std::string& stream, const Dataset& data, const tools::PlayOptions& o, int classes) {
   Played p(classes);
   size_t index = 0;
   std::string last_level;
+  const auto start = std::chrono::steady_clock::now();
   tools::play_h264_file(stream, o, [&](const GstGearnnSegmentation& seg) {
     if (index >= data.size())
       throw Error(stream + ": more frames than the split's " + std::to_string(data.size()) + " came out");
@@ -165,7 +188,12 @@ Played play(const std::string& stream, const Dataset& data, const tools::PlayOpt
       p.qp_sum += seg.measured_qp;
       ++p.qp_frames;
     }
+    if (seg.has_compute_fraction) {
+      p.compute_sum += seg.compute_fraction;
+      ++p.frames_per_exit[seg.exit ? seg.exit : "network"];
+    }
   });
+  p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (index != data.size())
     throw Error(stream + ": " + std::to_string(index) + " frames came out of " + std::to_string(data.size()));
   return p;
@@ -206,6 +234,11 @@ int run(int argc, char** argv) {
   const Dataset data = open_dataset(args, "--split", "val");
   if (data.size() == 0) throw Error("the split has no frames");
   const auto loaded = Bundle::load(bundle);  // a bad bundle fails here, before any encoding or joining
+  std::vector<double> exit_scales;
+  if (args.has("--early-exit")) {
+    exit_scales = threshold_scales(args.get("--early-exit"));
+    if (loaded->exits().empty()) throw Error(bundle + ": has no early exits (--early-exit; make them with gearnn exits)");
+  }
   const std::string work = args.get("--work", (fs::path(out_dir) / "streams").string());
   if (args.has("--ladder") || args.has("--mpd") || args.has("--switching")) fs::create_directories(work);
   const std::vector<Representation> representations =
@@ -231,6 +264,10 @@ int run(int argc, char** argv) {
   table << "## Levels chosen by the adaptive element\n\n"
         << "| representation | mean measured QP | switches | frames per level | oracle level |\n"
         << "|---|---:|---:|---|---|\n";
+  std::ostringstream exits_table;
+  exits_table << "## Early exits per representation\n\n"
+              << "| representation | method | mIoU | ms per frame | MACs (% of the network) | frames per exit |\n"
+              << "|---|---|---:|---:|---:|---|\n";
   std::vector<std::string> rep_names;
   for (const Representation& rep : representations) {
     const std::string& name = rep.name;
@@ -245,6 +282,25 @@ int run(int argc, char** argv) {
     o.threads = threads;
     const Played adaptive = play(stream, data, o, classes);
     rows.push_back(row("adaptive", name, adaptive.confusion, resident));
+    const double frames = double(data.size());
+    if (!exit_scales.empty())
+      exits_table << "| " << name << " | adaptive | " << fixed(adaptive.confusion.miou()) << " | "
+                  << fixed(1000 * adaptive.seconds / frames) << " | 100.00 | |\n";
+    for (double scale : exit_scales) {
+      tools::PlayOptions e = o;
+      e.early_exit = true;
+      e.exit_scale = scale;
+      const Played exits = play(stream, data, e, classes);
+      std::ostringstream method;
+      method << "adaptive+exits x" << scale;
+      rows.push_back(row(method.str(), name, exits.confusion, resident));
+      std::string per_exit;
+      for (const auto& [exit, n] : exits.frames_per_exit)
+        per_exit += (per_exit.empty() ? "" : ", ") + exit + " " + std::to_string(n);
+      exits_table << "| " << name << " | " << method.str() << " | " << fixed(exits.confusion.miou()) << " | "
+                  << fixed(1000 * exits.seconds / frames) << " | " << fixed(100 * exits.compute_sum / frames) << " | "
+                  << per_exit << " |\n";
+    }
     if (!switching.empty()) {
       tools::PlayOptions w = o;
       w.bundle = switching;
@@ -283,6 +339,10 @@ int run(int argc, char** argv) {
   info.method_order = {"adaptive", "base", "oracle", "switching"};
   std::ostringstream notes;
   notes << "\n" << table.str() << "\n";
+  if (!exit_scales.empty())
+    notes << exits_table.str() << "\nTimes are the wall clock of each whole play (parsing, decoding, gearnn) over "
+          << "its frames, one run each on one machine: compare them within this table. MACs count the trunk, the "
+          << "exit heads each frame ran and the classifier, as a share of the network's.\n\n";
   notes << "Each representation is the split's " << data.size() << " frames in list order, ";
   if (args.has("--ladder"))
     notes << "encoded at " << fps << " frames/s by `" << h264_recipe() << "`";

@@ -4,6 +4,7 @@
 
 #include <gst/app/gstappsink.h>
 
+#include <cstdio>
 #include <memory>
 
 namespace gearnn::tools {
@@ -69,6 +70,11 @@ void play_h264_file(const std::string& path, const PlayOptions& o,
                             " ! avdec_h264 ! gearnn name=gearnn qos=false bundle=" + quoted(o.bundle) +
                             " level-source=" + o.level_source + " threads=" + std::to_string(o.threads);
   if (!o.level.empty()) description += " level=" + quoted(o.level);
+  if (o.early_exit) {
+    char scale[32];
+    std::snprintf(scale, sizeof scale, "%.17g", o.exit_scale);
+    description += std::string(" early-exit=true exit-threshold-scale=") + scale;
+  }
   description += " ! appsink name=sink sync=false max-buffers=4";
   GError* err = nullptr;
   ElementPtr pipeline(gst_parse_launch(description.c_str(), &err));

@@ -17,6 +17,8 @@ struct PlayOptions {
   std::string level_source = "auto";  // or "fixed" with `level`
   std::string level;
   int threads = 0;
+  bool early_exit = false;   // the bundle's exits, at `exit_scale` times their thresholds
+  double exit_scale = 1.0;
 };
 
 // Makes sure the gearnn elements can be found: GST_PLUGIN_PATH, the

@@ -10,7 +10,9 @@
 #   sweep      the two hardest JPEG levels adapted at budgets 0.1%..1%
 #   nearclean  like-for-like check: JPEG 90 and 100 alone, every method, val and 0006R0
 #   stream     the ABR bundle measured through the elements on a bitrate ladder
+#   stream_exits  the same with the bundle's early exits on too, per representation
 #   exits      FlexDNN early exits added to the ABR bundle, against BranchyNet-style exits and smaller inputs
+#   exits_clean  the shipped exits' reports on clean frames (part of exits; alone for a bundle whose exits exist)
 #   exit_levels  thresholds of their own for the ABR bundle's distorted levels (its exits kept) + reports
 #   expected   each ABR level's mIoU on 0006R0 recorded in the bundle (the meta's expected-miou, the ABR hint)
 #
@@ -154,6 +156,21 @@ step_stream() {
     --title "camvid-abr through the elements: CamVid val as a bitrate ladder" -o models/camvid-abr/stream-report
 }
 
+# The same ladder with the bundle's early exits on as well (adaptors and exits
+# together), per representation: mIoU, time and MACs per frame, frames per
+# exit, at the threshold scales of the exits step's reports. Its adaptive and
+# fixed rows repeat the stream step's.
+step_stream_exits() {
+  local eval_stream=("${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads"
+                     --bundle models/camvid-abr --ladder "$stream_ladder" --early-exit 0.95,1,1.02)
+  run "${eval_stream[@]}" --split train --only-sequence "$heldout" --work "$work/streams-$heldout" \
+    --title "camvid-abr with early exits through the elements: CamVid $heldout (held out) as a bitrate ladder" \
+    -o "models/camvid-abr/stream-exits-report-$heldout"
+  run "${eval_stream[@]}" --split val --work "$work/streams" \
+    --title "camvid-abr with early exits through the elements: CamVid val as a bitrate ladder" \
+    -o models/camvid-abr/stream-exits-report
+}
+
 # Like for like: at a level that barely differs from clean (JPEG 90; 100 runs
 # the base), a fine-tuning that uses the base's own loss and data should gain
 # about nothing; a gain there would measure a recipe difference, not GearNN.
@@ -190,21 +207,40 @@ step_nearclean() {
 # Heads with dilated convs (dilation 4: a wider view at stride 8 for the same
 # MACs) trained to follow the network's own probabilities as well as the labels
 # (--distill 1); BranchyNet-style exits get the same heads, without search or plan.
-step_exits() {
-  local ship=models/camvid-abr exits_common=(--epochs "${EXIT_EPOCHS:-10}" --prune-epochs "${EXIT_PRUNE_EPOCHS:-4}"
-                                             --channels "${EXIT_CHANNELS:-64}" --dilation "${EXIT_DILATION:-4}"
-                                             --distill "${EXIT_DISTILL:-1}" --exclude-sequence "$heldout"
-                                             --max-loss 1)
-  exits_common+=(--level-thresholds "$abr_distorted_levels")
-  run "$gearnn" exits "${common[@]}" "${exits_common[@]}" --bundle "$ship" --work "$work/exits.work" -o "$ship"
-  run "$gearnn" exits "${common[@]}" "${exits_common[@]}" --fixed --bundle "$ship" --work "$work/exits.work" \
+exit_recipe=(--epochs "${EXIT_EPOCHS:-10}" --prune-epochs "${EXIT_PRUNE_EPOCHS:-4}" --channels "${EXIT_CHANNELS:-64}"
+             --dilation "${EXIT_DILATION:-4}" --distill "${EXIT_DISTILL:-1}" --exclude-sequence "$heldout" --max-loss 1
+             --level-thresholds "$abr_distorted_levels")
+# BranchyNet-style exits: the same first heads at every stage, thresholds only.
+make_branchy() {
+  run "$gearnn" exits "${common[@]}" "${exit_recipe[@]}" --fixed --bundle models/camvid-abr --work "$work/exits.work" \
     -o "$work/abr-branchy"
+}
+step_exits() {
+  local ship=models/camvid-abr
+  run "$gearnn" exits "${common[@]}" "${exit_recipe[@]}" --bundle "$ship" --work "$work/exits.work" -o "$ship"
+  make_branchy
   local report=(--bundle "$ship" --branchy "$work/abr-branchy" --levels "h264:480x360@18,320x240@28,240x180@38")
   run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split val \
     --title "Early exits in camvid-abr on CamVid val" -o "$ship/exits-report"
   run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split train --only-sequence "$heldout" \
     --title "Early exits in camvid-abr on CamVid $heldout (held out of every training)" -o "$ship/exits-report-$heldout"
+  step_exits_clean
   "$gearnn" inspect "$ship" > "$ship/inspect.txt"
+}
+
+# The shipped exits at the shipped base on clean CamVid frames (the ladder's
+# levels are in exits-report*): val and 0006R0, against BranchyNet-style exits
+# (made again from the same recipe when the work folder lacks them) and the
+# base on smaller inputs.
+step_exits_clean() {
+  local ship=models/camvid-abr
+  [ -f "$work/abr-branchy/manifest.json" ] || make_branchy
+  local report=(--bundle "$ship" --branchy "$work/abr-branchy")
+  run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split val \
+    --title "Early exits in camvid-abr on clean CamVid val" -o "$ship/exits-clean-report"
+  run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split train --only-sequence "$heldout" \
+    --title "Early exits in camvid-abr on clean CamVid $heldout (held out of every training)" \
+    -o "$ship/exits-clean-report-$heldout"
 }
 
 # Each ABR level's accuracy on the held-out street, written into the bundle's

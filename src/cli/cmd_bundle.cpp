@@ -74,8 +74,10 @@ CommandSpec redescribe_spec() {
       "definitions: the level's data is made from its setting (its name) on the\n"
       "split it was adapted on, and measured as the runtime measures a stream.\n"
       "Rewrites the manifest in place; the weights stay. Right for levels whose\n"
-      "pixels are made as before (brightness, JPEG); H.264 levels adapted with an\n"
-      "older encoder recipe need gearnn adapt again.",
+      "pixels are made as before (brightness, JPEG). An H.264 level records the\n"
+      "encoder recipe its data was made with (x264 build, preset, FFmpeg); one made\n"
+      "with another is refused, since it needs gearnn adapt again, and one that\n"
+      "records none is re-described with this build's and records it.",
       {{"--split", "S", "the split the levels were adapted on (default train)"}},
       1,
       1};

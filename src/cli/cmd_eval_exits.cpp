@@ -69,6 +69,7 @@ std::vector<double> numbers(const std::string& text, const std::string& option) 
 
 struct Measured {
   std::string family, setting;
+  bool no_adaptor = false;  // the level's frames run on the base level's weights
   ConfusionMatrix confusion;
   double ms = 0, macs = 0;  // mean per frame; MACs as a fraction of the network's
   std::vector<std::string> exit_names;
@@ -80,7 +81,7 @@ struct Measured {
 Measured run(AdaptiveModel& model, const std::vector<RgbImage>& frames, const std::vector<ClassMap>& labels,
              bool shrink, double input_scale) {
   const Architecture& arch = model.bundle().architecture();
-  Measured m{"", "", ConfusionMatrix(arch.classes()), 0, 0, {}, {}};
+  Measured m{"", "", false, ConfusionMatrix(arch.classes()), 0, 0, {}, {}};
   for (const auto& e : model.bundle().exits()) m.exit_names.push_back(e.spec.after);
   m.exit_rate.assign(m.exit_names.size(), 0.0);
   std::vector<uint8_t> classes;
@@ -117,20 +118,23 @@ Measured run(AdaptiveModel& model, const std::vector<RgbImage>& frames, const st
 void write_plot(const std::string& dir, const std::vector<std::pair<std::string, std::vector<Measured>>>& per_level) {
   std::ofstream dat(dir + "/exits-plot.dat", std::ios::trunc);
   std::vector<std::string> series;
+  // One line per level, family and adaptor use: a line joins the points of one method only.
   for (const auto& [level, rows] : per_level)
-    for (const std::string family : {"network", "flexdnn", "branchynet", "smaller"}) {
-      bool any = false;
-      for (const Measured& m : rows)
-        if (m.family == family) {
-          if (!any) dat << "# " << level << " " << family << "\n";
-          any = true;
-          dat << m.ms << " " << m.confusion.miou() << "\n";
+    for (const bool no_adaptor : {false, true})
+      for (const std::string family : {"network", "flexdnn", "branchynet", "smaller"}) {
+        const std::string name = level + ": " + family + (no_adaptor ? " (no adaptor)" : "");
+        bool any = false;
+        for (const Measured& m : rows)
+          if (m.family == family && m.no_adaptor == no_adaptor) {
+            if (!any) dat << "# " << name << "\n";
+            any = true;
+            dat << m.ms << " " << m.confusion.miou() << "\n";
+          }
+        if (any) {
+          dat << "\n\n";
+          series.push_back(name);
         }
-      if (any) {
-        dat << "\n\n";
-        series.push_back(level + ": " + family);
       }
-    }
   std::ofstream gp(dir + "/exits-plot.gp", std::ios::trunc);
   gp << "set terminal svg size 800,480 noenhanced font 'sans,11' background rgb 'white'\n"
      << "set output 'exits-plot.svg'\nset title 'mIoU against time per frame'\n"
@@ -190,15 +194,18 @@ int run_eval_exits(const std::vector<std::string>& argv) {
       for (size_t i = 0; i < data.size(); ++i) frames.push_back(data.load_image(i));
     }
     std::vector<Measured> rows;
+    bool no_adaptor = false;
     auto add = [&](Measured m, const std::string& family, const std::string& setting) {
       m.family = family;
       m.setting = setting;
+      m.no_adaptor = no_adaptor;
       std::cerr << level_name << " " << family << " " << setting << ": mIoU " << m.confusion.miou() << ", "
                 << m.ms << " ms, MACs " << m.macs << "\n";
       rows.push_back(std::move(m));
     };
     for (const bool with_adaptor : {true, false}) {
       if (!with_adaptor && level == bundle->default_level()) continue;  // no adaptor to leave out
+      no_adaptor = !with_adaptor;
       const std::string suffix = with_adaptor ? "" : " (no adaptor)";
       AdaptiveModel model(bundle);
       model.select(with_adaptor ? level : bundle->default_level());

@@ -58,6 +58,41 @@ void quiet_ffmpeg_once() {
   });
 }
 
+// x264 writes its version into its first keyframe, as an SEI ("x264 - core
+// 164 r3095 baee400 - H.264/MPEG-4 AVC codec - ..."). Another x264 gives other
+// pixels and QPs at the same settings, so the version is part of the recipe;
+// it is read once, from a 16x16 encode, off the library FFmpeg actually loads.
+std::string x264_version() {
+  static const std::string version = [] {
+    quiet_ffmpeg_once();
+    const AVCodec* x264 = avcodec_find_encoder_by_name("libx264");
+    if (!x264) return std::string("no libx264");
+    CodecPtr enc(avcodec_alloc_context3(x264));
+    FramePtr frame(av_frame_alloc());
+    PacketPtr packet(av_packet_alloc());
+    if (!enc || !frame || !packet) fail("out of memory");
+    enc->width = enc->height = frame->width = frame->height = 16;
+    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    frame->format = AV_PIX_FMT_YUV420P;
+    enc->time_base = {1, 25};
+    enc->thread_count = 1;
+    if (avcodec_open2(enc.get(), x264, nullptr) < 0 || av_frame_get_buffer(frame.get(), 0) < 0)
+      return std::string("x264 version unknown");
+    for (int plane = 0; plane < 3; ++plane) std::fill_n(frame->data[plane], frame->linesize[plane] * (plane ? 8 : 16), 128);
+    std::string stream;
+    if (avcodec_send_frame(enc.get(), frame.get()) >= 0 && avcodec_send_frame(enc.get(), nullptr) >= 0)
+      while (avcodec_receive_packet(enc.get(), packet.get()) >= 0) {
+        stream.append(reinterpret_cast<const char*>(packet->data), size_t(packet->size));
+        av_packet_unref(packet.get());
+      }
+    const size_t at = stream.find("x264 - core ");
+    if (at == std::string::npos) return std::string("x264 version unknown");
+    const size_t end = stream.find(" - H.264", at);
+    return "x264 core " + stream.substr(at + 12, end == std::string::npos ? 20 : end - at - 12);
+  }();
+  return version;
+}
+
 // Converts between packed RGB and the codecs' frames, scaling on the way in.
 class Converter {
 public:
@@ -242,8 +277,8 @@ private:
 
 std::string h264_recipe() {
   return std::string("libx264 preset=") + kPreset + " " + kX264Params + " keyint=" + std::to_string(kKeyframeInterval) +
-         " vbv=" + std::to_string(kVbvSeconds) + "s yuv420p; libavcodec " + std::to_string(avcodec_version()) +
-         "; swscale " + std::to_string(swscale_version());
+         " vbv=" + std::to_string(kVbvSeconds) + "s yuv420p; " + x264_version() + "; libavcodec " +
+         std::to_string(avcodec_version()) + "; swscale " + std::to_string(swscale_version());
 }
 
 void h264_roundtrip_stream(size_t count, const H264Source& source, const H264Sink& sink, const H264RateControl& rate,

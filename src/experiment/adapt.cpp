@@ -1,6 +1,7 @@
 #include "experiment/adapt.h"
 
 #include "bundle.h"
+#include "distort/h264.h"
 #include "error.h"
 #include "experiment/level_images.h"
 #include "experiment/train_data.h"
@@ -84,6 +85,7 @@ void adapt_level(const Dataset& train_set, const AdaptOptions& o, const Bundle& 
   level.distortion = level_images->describe(luma_of_mean(source.normalization.mean));
   level.measure_version = kMeasureVersion;
   if (setting.kind == DistortionSetting::Kind::h264 && setting.bitrate_kbps == 0) level.h264_crf = setting.crf;
+  if (setting.kind == DistortionSetting::Kind::h264) level.encoder = h264_recipe();
   NamedTensors adaptor;
   WeightTable full = base.base_weights();
 

@@ -240,17 +240,23 @@ std::vector<double> saving_ratios(const ExitEvidence& e, const ExitPolicy& p) {
     without.present[i] = false;
     const double total_with = with.mean_macs * double(frames);
     const double total_without = simulate_exits(e, without).mean_macs * double(frames);
-    // Added: the head's cost on every frame that reaches it; saved: what the
-    // frames leaving there skip, so that R > 1 exactly when the exit pays.
-    double added = 0;
+    // FlexDNN's terms: the head's cost is overhead only on the frames that
+    // reach it and go on; a frame leaving there saves what it skips less the
+    // head. The saving is measured against the plan without this exit, so
+    // later exits that would catch its frames count. R > 1 exactly when the
+    // exit lowers the mean cost.
+    double overhead = 0;
     for (size_t f = 0; f < frames; ++f) {
       bool reached = true;
       for (size_t j = 0; j < i && reached; ++j)
         reached = !(p.present[j] && e.heads[j].confidence[f] >= p.thresholds[j]);
-      if (reached) added += double(e.costs[f].head[i]);
+      if (reached && e.heads[i].confidence[f] < p.thresholds[i]) overhead += double(e.costs[f].head[i]);
     }
-    const double saved = total_without - total_with + added;
-    r[i] = added > 0 ? saved / added : std::numeric_limits<double>::infinity();
+    const double saved = total_without - total_with + overhead;
+    if (overhead > 0)
+      r[i] = saved / overhead;
+    else  // every frame that reaches it leaves: it pays exactly when it saves anything
+      r[i] = saved > 0 ? std::numeric_limits<double>::infinity() : 0.0;
   }
   return r;
 }

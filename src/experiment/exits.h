@@ -81,10 +81,11 @@ struct ExitEvidence {
   std::vector<ExitCosts> costs;          // per frame
 };
 ExitOutcomeSummary simulate_exits(const ExitEvidence& evidence, const ExitPolicy& policy);
-// FlexDNN's R of each present exit: the compute its leaving frames skip
-// (against the plan without it), over the compute its head adds to every
-// frame that reaches it; R > 1 exactly when the exit lowers the mean cost.
-// Absent exits get 0.
+// FlexDNN's R of each present exit: the compute its leaving frames save
+// (what they skip against the plan without it, less the head), over the
+// compute its head adds to the frames that reach it and cannot leave there;
+// R > 1 exactly when the exit lowers the mean cost. Absent exits get 0; an
+// exit that every frame reaching it leaves gets infinity.
 std::vector<double> saving_ratios(const ExitEvidence& evidence, const ExitPolicy& policy);
 // Lowers thresholds greedily, by the best saving per mIoU point lost, while
 // the loss against the network stays within `max_loss` points.

@@ -1,6 +1,7 @@
 #include "experiment/redescribe.h"
 
 #include "bundle.h"
+#include "distort/h264.h"
 #include "error.h"
 #include "experiment/level_images.h"
 #include "measure/stream_quality.h"
@@ -26,6 +27,19 @@ void redescribe_bundle(const std::string& bundle, const Dataset& data, const std
     }
     if (setting.kind == DistortionSetting::Kind::clean)
       throw Error(path + ": level 'clean' has no distortion to measure");
+    if (setting.kind == DistortionSetting::Kind::h264) {
+      // New descriptors of pixels the adaptor never saw would send the level
+      // streams it was not trained for.
+      const std::string now = h264_recipe();
+      if (!level.encoder.empty() && level.encoder != now)
+        throw Error(path + ": level '" + level.name + "' was made with the H.264 encoder '" + level.encoder +
+                    "', and this build encodes with '" + now + "': its adaptor was trained on other pixels, so " +
+                    "make the level again with gearnn adapt instead of re-describing it");
+      if (level.encoder.empty())
+        log << level.name << ": the manifest does not say which encoder made its data; re-described with '" << now
+            << "'\n";
+      level.encoder = now;
+    }
     const Distortion before = level.distortion;
     const LevelImages images(data, setting, cache_dir, threads);
     level.distortion = images.describe(reference);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <malloc.h>
 #include <numeric>
 
@@ -169,4 +170,16 @@ TEST(H264, BitrateLevelsSpendAboutTheirRate) {
     EXPECT_LT(qp, previous) << kbps << " kbit/s";  // more bits, finer quantiser
     previous = qp;
   }
+}
+
+// The recipe is part of every H.264 cache key: it names the x264 build that
+// makes the pixels (read from the stream x264 writes), not only FFmpeg's.
+TEST(H264, RecipeNamesTheX264Build) {
+  const std::string recipe = h264_recipe();
+  const size_t at = recipe.find("; x264 core ");
+  ASSERT_NE(at, std::string::npos) << recipe;
+  const std::string build = recipe.substr(at + 12, recipe.find(';', at + 1) - at - 12);
+  EXPECT_GT(std::atoi(build.c_str()), 100) << "x264's API build number: " << recipe;
+  EXPECT_NE(build.find(" r"), std::string::npos) << "and its revision: " << recipe;
+  EXPECT_EQ(h264_recipe(), recipe);
 }

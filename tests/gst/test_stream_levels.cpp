@@ -82,13 +82,15 @@ Measured play(const std::string& stream, const std::string& bundle) {
 }
 
 // A bundle of random weights whose levels carry the given names and descriptors.
-std::string bundle_with_levels(const std::string& name, const std::vector<LevelSpec>& levels) {
+std::string bundle_with_levels(const std::string& name, const std::vector<LevelSpec>& levels,
+                               const std::vector<std::string>& exits = {}) {
   const std::string dir = gearnn::testing::scratch_dir(name);
   RandomBundleOptions o;
   o.architecture = "drn_d_22";
   o.width = 0.125;
   o.classes = 5;
   o.levels = int(levels.size());
+  o.exits = exits;
   write_random_bundle(dir, o);
   Manifest m = read_manifest(dir + "/manifest.json");
   for (size_t i = 0; i < levels.size(); ++i) {
@@ -314,7 +316,21 @@ TEST(StreamLevels, EvalStreamScoresItsLadderAndGivenFilesAlike) {
     ASSERT_TRUE(rows.count({"adaptive", rep}));
   }
   const std::string table = read_text(encoded + "/report.md");
-  EXPECT_NE(table.find("| 96x72@18 |"), std::string::npos) << "the level-choice table lists each representation";
+  // Each representation runs the level of its quality from its first frame to
+  // its last, so the adaptive element scores exactly as that level fixed, and
+  // the level-choice table says so.
+  for (const auto& [rep, level] : {std::pair<std::string, std::string>{"96x72@18", "clean"}, {"96x72@40", "coarse"}}) {
+    SCOPED_TRACE(rep);
+    EXPECT_DOUBLE_EQ(rows.at({"adaptive", rep}), rows.at({"fixed:" + level, rep}));
+    const size_t at = table.find("| " + rep + " |", table.find("## Levels chosen by the adaptive element"));
+    ASSERT_NE(at, std::string::npos) << "the level-choice table lists each representation:\n" << table;
+    std::vector<std::string> cells;
+    std::istringstream line(table.substr(at, table.find('\n', at) - at));
+    for (std::string cell; std::getline(line, cell, '|');) cells.push_back(cell);
+    ASSERT_GE(cells.size(), 5u) << table;
+    EXPECT_EQ(cells[3], " 0 ") << "switches";
+    EXPECT_EQ(cells[4], " " + level + " 20 ") << "frames per level";
+  }
 
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(work))
@@ -423,4 +439,60 @@ TEST(StreamLevels, EvalStreamReadsTheRepresentationsOfADashMpd) {
   std::ofstream(dir + "/text.mpd") << "not xml at all <";
   EXPECT_EQ(run_capturing(common + " --mpd " + dir + "/text.mpd -o " + dir + "/bad", dir + "/bad.err"), 1);
   EXPECT_NE(read_text(dir + "/bad.err").find("text.mpd: not an MPD"), std::string::npos) << read_text(dir + "/bad.err");
+}
+
+// With --early-exit the adaptive element plays each representation again with
+// the bundle's exits on, once per threshold scale. A scale that lets every
+// frame out sends them all to the first exit, at a fraction of the network's
+// MACs, and scores otherwise than the network; the table counts the frames
+// per exit. A bundle without exits, or a scale that is not one, is refused
+// before anything is encoded.
+TEST(StreamLevels, EvalStreamPlaysTheExitsOfEachRepresentation) {
+  const std::string tool = gearnn::testing::env("GEARNN_EVAL_STREAM");
+  if (tool.empty()) GTEST_SKIP() << "GEARNN_EVAL_STREAM is not set (run through meson test)";
+  const std::string dir = gearnn::testing::scratch_dir("eval-stream-exits");
+  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 6, 96, 72);
+  const std::vector<LevelSpec> levels = {abr_level("coarse", 96, 72, 40), abr_level("clean", 96, 72, 20)};
+  const std::string with_exits = bundle_with_levels("eval-stream-exits-bundle", levels, {"base.4", "base.6"});
+  const std::string common = tool + " --data " + data + " --split val --threads 1 --ladder h264:96x72@30 --work " +
+                             dir + "/streams";
+  ASSERT_EQ(run_capturing(common + " --bundle " + with_exits + " --early-exit 0.0001,0.001 -o " + dir + "/report",
+                          dir + "/report.err"),
+            0)
+      << read_text(dir + "/report.err");
+  const auto rows = report_rows(dir + "/report");
+  const std::string rep = "96x72@30";
+  ASSERT_TRUE(rows.count({"adaptive+exits x0.0001", rep}) && rows.count({"adaptive+exits x0.001", rep}))
+      << read_text(dir + "/report/results.csv");
+  EXPECT_NE(rows.at({"adaptive+exits x0.0001", rep}), rows.at({"adaptive", rep})) << "the masks of base.4's head";
+
+  const std::string table = read_text(dir + "/report/report.md");
+  const size_t section = table.find("## Early exits per representation");
+  ASSERT_NE(section, std::string::npos) << table;
+  auto cells_of = [&](const std::string& method) {
+    std::vector<std::string> cells;
+    const size_t at = table.find("| " + rep + " | " + method + " |", section);
+    if (at == std::string::npos) return cells;
+    std::istringstream line(table.substr(at, table.find('\n', at) - at));
+    for (std::string cell; std::getline(line, cell, '|');) cells.push_back(cell);
+    return cells;
+  };
+  const auto network = cells_of("adaptive");
+  ASSERT_GE(network.size(), 6u) << table;
+  EXPECT_EQ(network[5], " 100.00 ") << "the network's MACs";
+  for (const std::string method : {"adaptive+exits x0.0001", "adaptive+exits x0.001"}) {
+    const auto all_out = cells_of(method);
+    ASSERT_GE(all_out.size(), 7u) << method << "\n" << table;
+    EXPECT_LT(std::stod(all_out[5]), 50.0) << method << ": MACs when every frame leaves after base.4";
+    EXPECT_GT(std::stod(all_out[4]), 0.0) << method << ": ms per frame";
+    EXPECT_EQ(all_out[6], " base.4 6 ") << method << ": frames per exit";
+  }
+
+  const std::string without = bundle_with_levels("eval-stream-no-exits-bundle", levels);
+  EXPECT_EQ(run_capturing(common + " --bundle " + without + " --early-exit 1 -o " + dir + "/bad", dir + "/bad.err"), 1);
+  EXPECT_NE(read_text(dir + "/bad.err").find("has no early exits"), std::string::npos) << read_text(dir + "/bad.err");
+  EXPECT_EQ(run_capturing(common + " --bundle " + with_exits + " --early-exit 0 -o " + dir + "/bad", dir + "/bad.err"),
+            2);
+  EXPECT_NE(read_text(dir + "/bad.err").find("'0' is not a positive threshold scale"), std::string::npos)
+      << read_text(dir + "/bad.err");
 }
