@@ -100,8 +100,8 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
 
   ASSERT_EQ(gearnn_cli("eval --levels " + levels + " --bundle " + dir + "/bundle --switching " + dir +
                            "/bundle.switching --mixed " + dir + "/mixed --stability " + dir + "/stability" +
-                           " --methods original,switching,mixed,stability,bn-frame,bn-set,gearnn" + common + " -o " +
-                           dir + "/report",
+                           " --methods original,switching,mixed,stability,bn-frame,bn-set,gearnn" + common +
+                           " --title \"Shapes' five methods\" -o " + dir + "/report",
                        log), 0) << slurp(log);
   const std::string csv = slurp(dir + "/report/results.csv");
   EXPECT_EQ(csv.rfind("method,level,miou", 0), 0u) << csv;
@@ -109,6 +109,11 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
     EXPECT_NE(csv.find(std::string("\n") + method + "jpeg:10,"), std::string::npos) << method << "\n" << csv;
   for (const char* file : {"report.md", "results.json", "plot.png", "plot.svg"})
     EXPECT_GT(fs::file_size(dir + "/report/" + file), 0u) << file;
+  // The report says how it was made, as a shell would take the command back.
+  const std::string md = slurp(dir + "/report/report.md");
+  EXPECT_NE(md.find("- command: `gearnn eval --levels " + levels + " --bundle " + dir + "/bundle --switching "),
+            std::string::npos) << md;
+  EXPECT_NE(md.find(" --title 'Shapes'\\'' five methods' -o " + dir + "/report`, "), std::string::npos) << md;
 
   // The expected accuracy recorded in the bundle is what eval measured for gearnn.
   ASSERT_EQ(gearnn_cli("eval --levels " + levels + " --bundle " + dir + "/bundle --methods gearnn --write-expected" +

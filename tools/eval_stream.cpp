@@ -219,11 +219,13 @@ std::string fixed(double v) {
 
 int run(int argc, char** argv) {
   const CommandSpec s = spec();
-  const Args args(s, std::vector<std::string>(argv + 1, argv + argc));
+  const std::vector<std::string> arguments(argv + 1, argv + argc);
+  const Args args(s, arguments);
   if (args.help()) {
     std::cout << help_text(s);
     return 0;
   }
+  const auto began = std::chrono::steady_clock::now();
   gst_init(nullptr, nullptr);
   tools::require_gearnn_plugin();
   const std::string bundle = args.require("--bundle"), out_dir = args.require("--output");
@@ -352,7 +354,9 @@ int run(int argc, char** argv) {
     notes << "read from the files given (" << args.get("--streams") << ")";
   notes << ", and played through `parsebin ! h264parse ! gearnnquality ! avdec_h264 ! gearnn` (" << (threads > 0 ? std::to_string(threads) : std::string("default")) << " threads). "
         << "Masks are scored at the labels' resolution. `base` is the element fixed on level " << base_level
-        << "; `oracle` is, per representation, the fixed level that scored best in hindsight.\n";
+        << "; `oracle` is, per representation, the fixed level that scored best in hindsight.\n\nCommand: `"
+        << command_line("gearnn-eval-stream", arguments) << "`, "
+        << std::lround(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()) << " s.\n";
   if (args.has("--notes")) {
     std::ifstream in(args.get("--notes"));
     if (!in) throw Error(args.get("--notes") + ": cannot read");

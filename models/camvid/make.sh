@@ -4,6 +4,7 @@
 #   models/camvid/make.sh STEP [STEP...]      (steps below; "all" runs them in order)
 #
 #   base       the CamVid base DRN (gearnn train, from scratch, without 0006R0, then a short tail), scored on val and 0006R0
+#   base_report  only the base's reports (part of base)
 #   abr        ABR-ladder bundle (3 resolutions x 3 CRFs) + its baselines + report
 #   jpeg       JPEG quality 10..100 bundle + its baselines + report
 #   brightness brightness 0.1..2.0 bundle + its baselines + report
@@ -78,10 +79,17 @@ step_base() {
   cp "$work/base/manifest.json" "$work/base/base.safetensors" "$work/base/training.json" models/camvid-base/
   cp "$work/base-stage1/training.json" models/camvid-base/training-stage1.json
   "$gearnn" inspect models/camvid-base > models/camvid-base/inspect.txt
-  run "$gearnn" eval "${common[@]}" --split train --only-sequence "$heldout" --levels clean --bundle "$work/base" \
+  step_base_report
+}
+
+# The base's reports: undistorted val and 0006R0, with test-time BN adaptation.
+step_base_report() {
+  local base
+  base=$(base_bundle)
+  run "$gearnn" eval "${common[@]}" --split train --only-sequence "$heldout" --levels clean --bundle "$base" \
     --methods original,bn-frame,bn-set --title "CamVid base on $heldout, held out of training" \
     -o models/camvid/base-report/heldout
-  run "$gearnn" eval "${common[@]}" --split val --levels clean --bundle "$work/base" \
+  run "$gearnn" eval "${common[@]}" --split val --levels clean --bundle "$base" \
     --methods original,bn-frame,bn-set --title "CamVid base on val" -o models/camvid/base-report/val
 }
 

@@ -100,4 +100,21 @@ std::pair<int, int> parse_size(const std::string& option, const std::string& tex
   return {w, h};
 }
 
+std::string command_line(const std::string& program, const std::vector<std::string>& argv) {
+  std::string out = program;
+  for (const std::string& a : argv) {
+    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                         "0123456789-_./:,=@%+") == std::string::npos;
+    out += ' ';
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
+}
+
 }  // namespace gearnn::cli

@@ -51,4 +51,9 @@ std::string help_text(const CommandSpec& spec);
 // "640x480" (both at least 1, nothing after); throws UsageError naming `option`.
 std::pair<int, int> parse_size(const std::string& option, const std::string& text);
 
+// `program` and its arguments as a shell would take them back (arguments with
+// anything but letters, digits and -_./:,=@%+ single-quoted), for reports to
+// say how they were made.
+std::string command_line(const std::string& program, const std::vector<std::string>& argv);
+
 }  // namespace gearnn::cli

@@ -11,6 +11,8 @@
 #include "offline_options.h"
 #include "weight_file.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -75,6 +77,7 @@ int run_eval(const std::vector<std::string>& argv) {
     std::cout << help_text(s);
     return 0;
   }
+  const auto began = std::chrono::steady_clock::now();
   const int threads = apply_threads(args);
   const std::string out = args.require("--output");
   const std::string device = args.get("--device", "cpu");
@@ -176,6 +179,9 @@ int run_eval(const std::vector<std::string>& argv) {
 
   std::ostringstream notes;
   notes << "## Setting\n\n"
+        << "- command: `" << command_line("gearnn eval", argv) << "`, "
+        << std::lround(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()) << " s on "
+        << at::get_num_threads() << " threads\n"
         << "- data: `" << data.root() << "`, split `" << data.split() << "`, " << data.size() << " images\n"
         << "- bundle: `" << bundle->folder() << "`, " << arch.name() << " width " << arch.width() << ", "
         << base << " base values\n"

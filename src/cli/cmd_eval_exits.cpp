@@ -159,6 +159,7 @@ int run_eval_exits(const std::vector<std::string>& argv) {
     std::cout << help_text(s);
     return 0;
   }
+  const auto began = std::chrono::steady_clock::now();
   const std::string out = args.require("--output");
   const int threads = apply_threads(args);
   const std::string device = args.get("--device", "cpu");
@@ -270,7 +271,9 @@ int run_eval_exits(const std::vector<std::string>& argv) {
      << bundle->folder() << "`:";
   for (const auto& e : bundle->exits())
     md << " " << e.spec.after << " (" << exit_head_text(e.spec) << ", threshold " << e.spec.threshold << ")";
-  md << ". Times are one run on one machine: compare them within this table only.\n";
+  md << ". Times are one run on one machine: compare them within this table only.\n\nCommand: `"
+     << command_line("gearnn eval-exits", argv) << "`, "
+     << std::lround(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()) << " s.\n";
   info.notes_markdown = md.str();
   write_report(out, info, rows);
   std::ofstream(out + "/exits.md", std::ios::trunc) << "# " << info.title << "\n\n" << md.str();
