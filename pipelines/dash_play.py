@@ -4,7 +4,7 @@ the representation.
 
     pipelines/dash_play.py (--serve DIR | --url URL) --bundle BUNDLE
         [--switch FRAME:BPS ...] [--start-bps BPS] [--overlay OUT.mp4]
-        [--masks DIR] [--summary OUT.json] [--sync] [--early-exit]
+        [--masks DIR] [--summary OUT.json] [--sync] [--early-exit [--exit-threshold-scale S]]
         [--target-miou M]
 
 Pipeline:
@@ -156,11 +156,11 @@ def resolve_bps(spec, url):
 
 
 def build_description(url, bundle, overlay=None, masks=None, sync=False, threads=0, overlay_size="480x360",
-                      early_exit=False, target_miou=0):
+                      early_exit=False, target_miou=0, exit_scale=1.0):
     ow, oh = overlay_size.split("x")
     d = (f'urisourcebin uri="{url}" ! parsebin ! h264parse ! gearnnquality ! avdec_h264 ! '
          f'gearnn name=nn bundle="{bundle}" threads={threads} early-exit={str(early_exit).lower()} '
-         f'target-miou={target_miou} ! tee name=t '
+         f'exit-threshold-scale={exit_scale!r} target-miou={target_miou} ! tee name=t '
          f't. ! queue max-size-buffers=8 ! appsink name=stats sync={"true" if sync else "false"} ')
     if overlay:
         # Representations change size; the file gets one fixed size.
@@ -175,7 +175,7 @@ def build_description(url, bundle, overlay=None, masks=None, sync=False, threads
 
 
 def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=False, threads=0,
-         log=print, timeout_s=300, early_exit=False, target_miou=0):
+         log=print, timeout_s=300, early_exit=False, target_miou=0, exit_scale=1.0):
     """Plays `url`; returns a summary dict (frames, switches, per-level time, fps, records)."""
     Gst.init(None)
     start_bps = resolve_bps(start_bps, url) if start_bps else 0
@@ -183,7 +183,8 @@ def play(url, bundle, switches=(), start_bps=0, overlay=None, masks=None, sync=F
     if masks:
         os.makedirs(masks, exist_ok=True)
     pipeline = Gst.parse_launch(build_description(url, bundle, overlay, masks, sync, threads,
-                                                  early_exit=early_exit, target_miou=target_miou))
+                                                  early_exit=early_exit, target_miou=target_miou,
+                                                  exit_scale=exit_scale))
     ladder = {}  # frame size -> the lowest bandwidth of that size
     for b, w, h in (representations(url) if target_miou else []):
         ladder.setdefault((w, h), b)
@@ -368,6 +369,8 @@ def main():
     ap.add_argument("--sync", action="store_true", help="play in real time (default: as fast as inference)")
     ap.add_argument("--threads", type=int, default=0, help="gearnn threads (0: LibTorch's default)")
     ap.add_argument("--early-exit", action="store_true", help="let confident frames leave at the bundle's exits")
+    ap.add_argument("--exit-threshold-scale", type=float, default=1.0,
+                    help="with --early-exit: the exits' thresholds times this (below 1: more frames leave)")
     ap.add_argument("--target-miou", type=float, default=0,
                     help="with --throttle: cap the bitrate at gearnn's ABR hint for this mIoU; plays with and without")
     args = ap.parse_args()
@@ -392,7 +395,7 @@ def main():
             summary = play_served(args, switches)
         else:
             summary = play(args.url, args.bundle, switches, args.start_bps, args.overlay, args.masks, args.sync,
-                           args.threads, early_exit=args.early_exit)
+                           args.threads, early_exit=args.early_exit, exit_scale=args.exit_threshold_scale)
     except RuntimeError as e:
         print(f"dash_play: {e}", file=sys.stderr)
         return 1
@@ -424,7 +427,8 @@ def play_served(args, switches, target_miou=0):
         print(f"serving {args.serve} at http://127.0.0.1:{server.port}/"
               + (f", bandwidth schedule {args.throttle} (bit/s)" if args.throttle else ""))
         summary = play(url, args.bundle, switches, args.start_bps, args.overlay, args.masks, args.sync,
-                       args.threads, early_exit=args.early_exit, target_miou=target_miou)
+                       args.threads, early_exit=args.early_exit, target_miou=target_miou,
+                       exit_scale=args.exit_threshold_scale)
         served = 0
         for line in getattr(server, "log", []):
             path = line.split(" ", 2)[-1].lstrip("/")

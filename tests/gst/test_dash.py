@@ -5,7 +5,9 @@
 gearnnquality ! avdec_h264 ! gearnn, with dashdemux2's connection-bitrate
 raised after 10 frames. Asserts that both representations were played, that
 each frame's adaptor is the level of its representation (resolution from the
-caps, QP from the bitstream), and that every frame has a mask. Then the
+caps, QP from the bitstream), and that every frame has a mask; with early
+exits on at a tiny threshold scale, that every frame leaves at the first exit
+and the summary counts it, with its share of the compute. Then the
 same ladder through throttled_http.py, whose bandwidth rises from 150 kbit/s
 to 5 Mbit/s after 1 s, played in real time with no connection-bitrate:
 dashdemux2 switches up on its own measured rate, and the adaptor follows.
@@ -92,6 +94,21 @@ def main():
         assert summary["masks"] == 60
         pngs = sorted(os.listdir(masks))
         assert len(pngs) == 60, len(pngs)
+
+        # Early exits: with the thresholds scaled to almost nothing every frame
+        # leaves at the first exit, and the summary counts it and its compute.
+        with_exits = os.path.join(tmp, "bundle-exits")
+        subprocess.run([cli, "bundle", "random", "--arch", "drn_d_22", "--width", "0.125", "--classes", "5",
+                        "--kind", "abr", "--exits", "base.4,base.6", "-o", with_exits], check=True,
+                       stdout=subprocess.DEVNULL)
+        with dash_play.HttpServer(ladder) as server:
+            url = f"http://127.0.0.1:{server.port}/manifest.mpd"
+            exited = dash_play.play(url, with_exits, switches=[(10, "r1")], start_bps="r0", threads=1,
+                                    timeout_s=120, early_exit=True, exit_scale=0.0001)
+        dash_play.print_summary(exited)
+        assert exited["frames"] == 60, exited["frames"]
+        assert exited["frames_per_exit"] == {"base.4": 60}, exited["frames_per_exit"]
+        assert 0 < exited["mean_compute_fraction"] < 0.5, exited["mean_compute_fraction"]
 
         # The ABR hint: 240x180 levels expect 50, 480x360 levels 60; a target of 45
         # is met by 240x180, so the player caps max-bitrate there as soon as it
