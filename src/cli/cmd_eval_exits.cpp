@@ -15,6 +15,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -35,7 +36,8 @@ CommandSpec spec() {
       "alone; the bundle's exits (FlexDNN) at each threshold scale; with --branchy,\n"
       "a bundle of fixed heads at every stage (gearnn exits --fixed) at the same\n"
       "scales; and the network on inputs shrunk by each input scale (the smaller\n"
-      "input-agnostic baseline), its class map scored at the labels' size. Each\n"
+      "input-agnostic baseline; also at the scale whose MACs match each FlexDNN\n"
+      "row's mean), its class map scored at the labels' size. Each\n"
       "frame runs the element's path (normalise, trunk, exit or classifier, fused\n"
       "up-sampling and argmax), timed alone; MACs are counted from the shapes.\n"
       "Writes the formats of gearnn eval plus exits.md, exits.csv and a plot of\n"
@@ -44,7 +46,8 @@ CommandSpec spec() {
        {"--branchy", "BUNDLE", "the same bundle with BranchyNet-style exits (gearnn exits --fixed)"},
        {"--levels", "SPEC", "levels of the bundle to score on their distorted frames (default: clean frames, default level)"},
        {"--scales", "S,..", "exit threshold scales (default 0.95,1,1.02)"},
-       {"--input-scales", "F,..", "input scales of the smaller network (default 0.5,0.625,0.75,0.875)"},
+       {"--input-scales", "F,..", "input scales of the smaller network (default 0.5,0.625,0.75,0.875), to which "
+                                  "the scales matching each FlexDNN row's mean MACs are added"},
        {"--split", "S", "split to score (default val)"},
        {"--title", "T", "report title"},
        {"--output", "DIR", "report folder", "-o"}},
@@ -211,11 +214,18 @@ int run_eval_exits(const std::vector<std::string>& argv) {
       AdaptiveModel model(bundle);
       model.select(with_adaptor ? level : bundle->default_level());
       add(run(model, frames, labels, false, 1), "network", "network" + suffix);
+      // The smaller network also at each FlexDNN point's mean MACs (they go
+      // with the square of the input scale): like for like in compute.
+      std::vector<double> smaller_scales = input_scales;
       for (double scale : scales) {
         std::ostringstream name;
         name << "x" << scale << suffix;
         model.set_early_exit(true, scale);
         add(run(model, frames, labels, false, 1), "flexdnn", "flexdnn " + name.str());
+        const double matched = std::round(1000 * std::sqrt(rows.back().macs)) / 1000;
+        if (matched < 1 && std::none_of(smaller_scales.begin(), smaller_scales.end(),
+                                        [&](double f) { return std::abs(f - matched) < 1e-3; }))
+          smaller_scales.push_back(matched);
         if (branchy) {
           AdaptiveModel b(branchy);
           b.select(with_adaptor ? level : branchy->default_level());
@@ -224,7 +234,8 @@ int run_eval_exits(const std::vector<std::string>& argv) {
         }
       }
       model.set_early_exit(false);
-      for (double f : input_scales) {
+      std::sort(smaller_scales.begin(), smaller_scales.end());
+      for (double f : smaller_scales) {
         std::ostringstream name;
         name << "smaller x" << f << suffix;
         add(run(model, frames, labels, true, f), "smaller", name.str());
