@@ -380,6 +380,8 @@ def main():
         switches.append((int(frame), bps))
     if args.throttle and (not args.serve or switches or args.start_bps != "0"):
         ap.error("--throttle needs --serve and excludes --switch and --start-bps (dashdemux2 measures the rate)")
+    if not 0.01 <= args.exit_threshold_scale <= 100:
+        ap.error("--exit-threshold-scale must be from 0.01 to 100 (gearnn's range)")
     if args.target_miou and not args.throttle:
         ap.error("--target-miou needs --serve and --throttle (the bytes served are counted there)")
     try:

@@ -170,6 +170,7 @@ TEST(Adapt, RedescribeKeepsH264LevelsToTheirEncoder) {
     EXPECT_NE(what.find("gearnn adapt"), std::string::npos) << what;
   }
   EXPECT_EQ(gearnn::read_manifest(manifest_path).levels[1].encoder, other) << "the manifest is left as it was";
+  EXPECT_FALSE(std::filesystem::exists(dir + "/cache")) << "refused before any level's data was made";
 
   m.levels[1].encoder.clear();
   gearnn::write_manifest(manifest_path, m);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <sys/wait.h>
 #include <filesystem>
@@ -260,6 +261,14 @@ TEST(OfflineCli, EvalExitsReportsEveryMethodAndPlotsEachApart) {
     EXPECT_EQ(smaller, 2) << "smaller rows" << suffix << " in\n" << slurp(out + "/exits.csv");
   }
   auto macs = [&](const std::string& method) { return std::stod(rows[method][4]); };
+  // The added scale is the square root of the exit row's MACs (to 3 digits): the MACs go with the area.
+  for (const auto& [method, cells] : rows) {
+    if (method.rfind("smaller x", 0) != 0 || method == "smaller x0.5" || method == "smaller x0.5 (no adaptor)") continue;
+    const bool no_adaptor = method.find(" (no adaptor)") != std::string::npos;
+    EXPECT_NEAR(std::stod(method.substr(9)),
+                std::sqrt(macs(std::string("flexdnn x0.0001") + (no_adaptor ? " (no adaptor)" : ""))), 0.0015)
+        << method;
+  }
   EXPECT_DOUBLE_EQ(macs("network"), 1.0);
   EXPECT_NEAR(macs("smaller x0.5"), 0.25, 0.01) << "64x48 halved is 32x24: a quarter of the pixels";
   EXPECT_LT(macs("flexdnn x0.0001"), 0.5) << "every frame leaves after base.4";

@@ -17,6 +17,13 @@ void redescribe_bundle(const std::string& bundle, const Dataset& data, const std
   // Validates files and hashes; the descriptors are what is being replaced.
   Manifest m = Bundle::load(bundle, "cpu", DescriptorCheck::skip)->manifest();
   const double reference = luma_of_mean(m.normalization.mean);
+  // New descriptors of pixels an adaptor never saw would send the level
+  // streams it was not trained for: refused before any data is made.
+  for (const LevelSpec& level : m.levels)
+    if (!level.encoder.empty() && level.encoder != h264_recipe())
+      throw Error(path + ": level '" + level.name + "' was made with the H.264 encoder '" + level.encoder +
+                  "', and this build encodes with '" + h264_recipe() + "': its adaptor was trained on other " +
+                  "pixels, so make the level again with gearnn adapt instead of re-describing it");
   for (LevelSpec& level : m.levels) {
     DistortionSetting setting;
     try {
@@ -28,17 +35,10 @@ void redescribe_bundle(const std::string& bundle, const Dataset& data, const std
     if (setting.kind == DistortionSetting::Kind::clean)
       throw Error(path + ": level 'clean' has no distortion to measure");
     if (setting.kind == DistortionSetting::Kind::h264) {
-      // New descriptors of pixels the adaptor never saw would send the level
-      // streams it was not trained for.
-      const std::string now = h264_recipe();
-      if (!level.encoder.empty() && level.encoder != now)
-        throw Error(path + ": level '" + level.name + "' was made with the H.264 encoder '" + level.encoder +
-                    "', and this build encodes with '" + now + "': its adaptor was trained on other pixels, so " +
-                    "make the level again with gearnn adapt instead of re-describing it");
       if (level.encoder.empty())
-        log << level.name << ": the manifest does not say which encoder made its data; re-described with '" << now
-            << "'\n";
-      level.encoder = now;
+        log << level.name << ": the manifest does not say which encoder made its data; re-described with '"
+            << h264_recipe() << "'\n";
+      level.encoder = h264_recipe();
     }
     const Distortion before = level.distortion;
     const LevelImages images(data, setting, cache_dir, threads);

@@ -95,7 +95,7 @@ def main():
         pngs = sorted(os.listdir(masks))
         assert len(pngs) == 60, len(pngs)
 
-        # Early exits: with the thresholds scaled to almost nothing every frame
+        # Early exits: with the thresholds scaled down to a hundredth every frame
         # leaves at the first exit, and the summary counts it and its compute.
         with_exits = os.path.join(tmp, "bundle-exits")
         subprocess.run([cli, "bundle", "random", "--arch", "drn_d_22", "--width", "0.125", "--classes", "5",
@@ -104,7 +104,7 @@ def main():
         with dash_play.HttpServer(ladder) as server:
             url = f"http://127.0.0.1:{server.port}/manifest.mpd"
             exited = dash_play.play(url, with_exits, switches=[(10, "r1")], start_bps="r0", threads=1,
-                                    timeout_s=120, early_exit=True, exit_scale=0.0001)
+                                    timeout_s=120, early_exit=True, exit_scale=0.01)
         dash_play.print_summary(exited)
         assert exited["frames"] == 60, exited["frames"]
         assert exited["frames_per_exit"] == {"base.4": 60}, exited["frames_per_exit"]

@@ -442,11 +442,12 @@ TEST(StreamLevels, EvalStreamReadsTheRepresentationsOfADashMpd) {
 }
 
 // With --early-exit the adaptive element plays each representation again with
-// the bundle's exits on, once per threshold scale. A scale that lets every
-// frame out sends them all to the first exit, at a fraction of the network's
-// MACs, and scores otherwise than the network; the table counts the frames
-// per exit. A bundle without exits, or a scale that is not one, is refused
-// before anything is encoded.
+// the bundle's exits on, once per threshold scale. The random heads'
+// threshold is 0.5: at x0.01 every frame leaves at the first exit, at a
+// fraction of the network's MACs; at x100 (a threshold above any confidence)
+// none leaves, every head runs on every frame and the masks are the
+// network's. A bundle without exits, a scale outside the element's range or
+// one given twice is refused before anything is encoded.
 TEST(StreamLevels, EvalStreamPlaysTheExitsOfEachRepresentation) {
   const std::string tool = gearnn::testing::env("GEARNN_EVAL_STREAM");
   if (tool.empty()) GTEST_SKIP() << "GEARNN_EVAL_STREAM is not set (run through meson test)";
@@ -456,15 +457,15 @@ TEST(StreamLevels, EvalStreamPlaysTheExitsOfEachRepresentation) {
   const std::string with_exits = bundle_with_levels("eval-stream-exits-bundle", levels, {"base.4", "base.6"});
   const std::string common = tool + " --data " + data + " --split val --threads 1 --ladder h264:96x72@30 --work " +
                              dir + "/streams";
-  ASSERT_EQ(run_capturing(common + " --bundle " + with_exits + " --early-exit 0.0001,0.001 -o " + dir + "/report",
+  ASSERT_EQ(run_capturing(common + " --bundle " + with_exits + " --early-exit 0.01,100 -o " + dir + "/report",
                           dir + "/report.err"),
             0)
       << read_text(dir + "/report.err");
   const auto rows = report_rows(dir + "/report");
   const std::string rep = "96x72@30";
-  ASSERT_TRUE(rows.count({"adaptive+exits x0.0001", rep}) && rows.count({"adaptive+exits x0.001", rep}))
+  ASSERT_TRUE(rows.count({"adaptive+exits x0.01", rep}) && rows.count({"adaptive+exits x100", rep}))
       << read_text(dir + "/report/results.csv");
-  EXPECT_NE(rows.at({"adaptive+exits x0.0001", rep}), rows.at({"adaptive", rep})) << "the masks of base.4's head";
+  EXPECT_DOUBLE_EQ(rows.at({"adaptive+exits x100", rep}), rows.at({"adaptive", rep}));
 
   const std::string table = read_text(dir + "/report/report.md");
   const size_t section = table.find("## Early exits per representation");
@@ -480,19 +481,24 @@ TEST(StreamLevels, EvalStreamPlaysTheExitsOfEachRepresentation) {
   const auto network = cells_of("adaptive");
   ASSERT_GE(network.size(), 6u) << table;
   EXPECT_EQ(network[5], " 100.00 ") << "the network's MACs";
-  for (const std::string method : {"adaptive+exits x0.0001", "adaptive+exits x0.001"}) {
-    const auto all_out = cells_of(method);
-    ASSERT_GE(all_out.size(), 7u) << method << "\n" << table;
-    EXPECT_LT(std::stod(all_out[5]), 50.0) << method << ": MACs when every frame leaves after base.4";
-    EXPECT_GT(std::stod(all_out[4]), 0.0) << method << ": ms per frame";
-    EXPECT_EQ(all_out[6], " base.4 6 ") << method << ": frames per exit";
-  }
+  const auto all_out = cells_of("adaptive+exits x0.01"), none_out = cells_of("adaptive+exits x100");
+  ASSERT_GE(all_out.size(), 7u) << table;
+  ASSERT_GE(none_out.size(), 7u) << table;
+  EXPECT_LT(std::stod(all_out[5]), 50.0) << "MACs when every frame leaves after base.4";
+  EXPECT_GT(std::stod(all_out[4]), 0.0) << "ms per frame";
+  EXPECT_EQ(all_out[6], " base.4 6 ") << "frames per exit";
+  EXPECT_GT(std::stod(none_out[5]), 100.0) << "MACs when no frame leaves and every head runs";
+  EXPECT_EQ(none_out[6], " network 6 ") << "frames per exit";
 
   const std::string without = bundle_with_levels("eval-stream-no-exits-bundle", levels);
   EXPECT_EQ(run_capturing(common + " --bundle " + without + " --early-exit 1 -o " + dir + "/bad", dir + "/bad.err"), 1);
   EXPECT_NE(read_text(dir + "/bad.err").find("has no early exits"), std::string::npos) << read_text(dir + "/bad.err");
-  EXPECT_EQ(run_capturing(common + " --bundle " + with_exits + " --early-exit 0 -o " + dir + "/bad", dir + "/bad.err"),
-            2);
-  EXPECT_NE(read_text(dir + "/bad.err").find("'0' is not a positive threshold scale"), std::string::npos)
-      << read_text(dir + "/bad.err");
+  for (const auto& [scales, message] :
+       {std::pair<std::string, std::string>{"0.005", "'0.005' is not a threshold scale from 0.01 to 100"},
+        {"1,2,1", "'1' is given twice"}}) {
+    EXPECT_EQ(run_capturing(common + " --bundle " + with_exits + " --early-exit " + scales + " -o " + dir + "/bad",
+                            dir + "/bad.err"),
+              2);
+    EXPECT_NE(read_text(dir + "/bad.err").find(message), std::string::npos) << read_text(dir + "/bad.err");
+  }
 }
