@@ -159,18 +159,14 @@ struct Played {
 constexpr double kMinExitScale = 0.01, kMaxExitScale = 100;
 
 std::vector<double> threshold_scales(const std::string& text) {
-  std::vector<double> out;
-  std::istringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    char* end = nullptr;
-    const double v = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end || !(v >= kMinExitScale && v <= kMaxExitScale))
-      throw UsageError("--early-exit: '" + item + "' is not a threshold scale from 0.01 to 100 (gearnn's range)");
-    for (double seen : out)
-      if (std::abs(seen - v) < 1e-9) throw UsageError("--early-exit: '" + item + "' is given twice");
-    out.push_back(v);
-  }
-  if (out.empty()) throw UsageError("--early-exit needs at least one threshold scale");
+  std::vector<double> out = parse_number_list("--early-exit", text, kMinExitScale, kMaxExitScale, "threshold scale");
+  for (size_t i = 0; i < out.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (std::abs(out[i] - out[j]) < 1e-9) {
+        std::ostringstream v;
+        v << out[i];
+        throw UsageError("--early-exit: '" + v.str() + "' is given twice");
+      }
   return out;
 }
 

@@ -100,6 +100,24 @@ std::pair<int, int> parse_size(const std::string& option, const std::string& tex
   return {w, h};
 }
 
+std::vector<double> parse_number_list(const std::string& option, const std::string& text, double min, double max,
+                                      const std::string& what) {
+  std::vector<double> out;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end || !(v >= min && v <= max)) {
+      std::ostringstream range;
+      range << min << " to " << max;
+      throw UsageError(option + ": '" + item + "' is not a " + what + " from " + range.str());
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) throw UsageError(option + " needs at least one value");
+  return out;
+}
+
 std::string command_line(const std::string& program, const std::vector<std::string>& argv) {
   std::string out = program;
   for (const std::string& a : argv) {

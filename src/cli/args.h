@@ -51,6 +51,12 @@ std::string help_text(const CommandSpec& spec);
 // "640x480" (both at least 1, nothing after); throws UsageError naming `option`.
 std::pair<int, int> parse_size(const std::string& option, const std::string& text);
 
+// "0.5,1,2": at least one number, each within [min, max]; throws UsageError
+// naming `option` for an empty list, a non-number or one out of range
+// ("'x' is not a <what> from <min> to <max>").
+std::vector<double> parse_number_list(const std::string& option, const std::string& text, double min, double max,
+                                      const std::string& what = "number");
+
 // `program` and its arguments as a shell would take them back (arguments with
 // anything but letters, digits and -_./:,=@%+ single-quoted), for reports to
 // say how they were made.

@@ -57,19 +57,6 @@ CommandSpec spec() {
   return s;
 }
 
-std::vector<double> numbers(const std::string& text, const std::string& option) {
-  std::vector<double> out;
-  std::istringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    char* end = nullptr;
-    const double v = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end || !(v > 0)) throw UsageError(option + ": '" + item + "' is not a positive number");
-    out.push_back(v);
-  }
-  if (out.empty()) throw UsageError(option + " needs at least one value");
-  return out;
-}
-
 struct Measured {
   std::string family, setting;
   bool no_adaptor = false;  // the level's frames run on the base level's weights
@@ -173,8 +160,10 @@ int run_eval_exits(const std::vector<std::string>& argv) {
     branchy = Bundle::load(args.get("--branchy"), device, DescriptorCheck::current, Folding::inference);
     if (branchy->exits().empty()) throw Error(branchy->folder() + ": has no exits");
   }
-  const std::vector<double> scales = numbers(args.get("--scales", "0.95,1,1.02"), "--scales");
-  const std::vector<double> input_scales = numbers(args.get("--input-scales", "0.5,0.625,0.75,0.875"), "--input-scales");
+  constexpr double kMin = 1e-9, kMax = 1e9;  // positive
+  const std::vector<double> scales = parse_number_list("--scales", args.get("--scales", "0.95,1,1.02"), kMin, kMax);
+  const std::vector<double> input_scales =
+      parse_number_list("--input-scales", args.get("--input-scales", "0.5,0.625,0.75,0.875"), kMin, kMax);
   const Dataset data = open_dataset(args, "--split", "val");
   std::vector<DistortionSetting> levels;
   if (args.has("--levels")) levels = level_spec_option(args, "--levels");

@@ -287,6 +287,18 @@ std::map<std::pair<std::string, std::string>, double> run_ladder(const std::stri
   return report_rows(dir + "/encoded");
 }
 
+// The cells of the first Markdown table row after `section` that starts with
+// `row_start` ("| name |"); empty when there is none. cells[0] is before the first '|'.
+std::vector<std::string> table_row(const std::string& table, const std::string& section, const std::string& row_start) {
+  std::vector<std::string> cells;
+  const size_t from = table.find(section);
+  const size_t at = from == std::string::npos ? from : table.find(row_start, from);
+  if (at == std::string::npos) return cells;
+  std::istringstream line(table.substr(at, table.find('\n', at) - at));
+  for (std::string cell; std::getline(line, cell, '|');) cells.push_back(cell);
+  return cells;
+}
+
 bool have_element(const char* name) {
   GstElementFactory* f = gst_element_factory_find(name);
   if (f) gst_object_unref(f);
@@ -322,11 +334,8 @@ TEST(StreamLevels, EvalStreamScoresItsLadderAndGivenFilesAlike) {
   for (const auto& [rep, level] : {std::pair<std::string, std::string>{"96x72@18", "clean"}, {"96x72@40", "coarse"}}) {
     SCOPED_TRACE(rep);
     EXPECT_DOUBLE_EQ(rows.at({"adaptive", rep}), rows.at({"fixed:" + level, rep}));
-    const size_t at = table.find("| " + rep + " |", table.find("## Levels chosen by the adaptive element"));
-    ASSERT_NE(at, std::string::npos) << "the level-choice table lists each representation:\n" << table;
-    std::vector<std::string> cells;
-    std::istringstream line(table.substr(at, table.find('\n', at) - at));
-    for (std::string cell; std::getline(line, cell, '|');) cells.push_back(cell);
+    const auto cells = table_row(table, "## Levels chosen by the adaptive element", "| " + rep + " |");
+    ASSERT_FALSE(cells.empty()) << "the level-choice table lists each representation:\n" << table;
     ASSERT_GE(cells.size(), 5u) << table;
     EXPECT_EQ(cells[3], " 0 ") << "switches";
     EXPECT_EQ(cells[4], " " + level + " 20 ") << "frames per level";
@@ -468,16 +477,9 @@ TEST(StreamLevels, EvalStreamPlaysTheExitsOfEachRepresentation) {
   EXPECT_DOUBLE_EQ(rows.at({"adaptive+exits x100", rep}), rows.at({"adaptive", rep}));
 
   const std::string table = read_text(dir + "/report/report.md");
-  const size_t section = table.find("## Early exits per representation");
-  ASSERT_NE(section, std::string::npos) << table;
-  auto cells_of = [&](const std::string& method) {
-    std::vector<std::string> cells;
-    const size_t at = table.find("| " + rep + " | " + method + " |", section);
-    if (at == std::string::npos) return cells;
-    std::istringstream line(table.substr(at, table.find('\n', at) - at));
-    for (std::string cell; std::getline(line, cell, '|');) cells.push_back(cell);
-    return cells;
-  };
+  const std::string section = "## Early exits per representation";
+  ASSERT_NE(table.find(section), std::string::npos) << table;
+  auto cells_of = [&](const std::string& method) { return table_row(table, section, "| " + rep + " | " + method + " |"); };
   const auto network = cells_of("adaptive");
   ASSERT_GE(network.size(), 6u) << table;
   EXPECT_EQ(network[5], " 100.00 ") << "the network's MACs";
