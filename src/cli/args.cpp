@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include <cctype>
+#include <cmath>
 #include <sstream>
 
 namespace gearnn::cli {
@@ -109,8 +110,11 @@ std::vector<double> parse_number_list(const std::string& option, const std::stri
     const double v = std::strtod(item.c_str(), &end);
     if (item.empty() || *end || !(v >= min && v <= max)) {
       std::ostringstream range;
-      range << min << " to " << max;
-      throw UsageError(option + ": '" + item + "' is not a " + what + " from " + range.str());
+      if (std::isinf(max))
+        range << "of at least " << min;
+      else
+        range << "from " << min << " to " << max;
+      throw UsageError(option + ": '" + item + "' is not a " + what + " " + range.str());
     }
     out.push_back(v);
   }

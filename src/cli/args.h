@@ -53,7 +53,7 @@ std::pair<int, int> parse_size(const std::string& option, const std::string& tex
 
 // "0.5,1,2": at least one number, each within [min, max]; throws UsageError
 // naming `option` for an empty list, a non-number or one out of range
-// ("'x' is not a <what> from <min> to <max>").
+// ("'x' is not a <what> from <min> to <max>"; "of at least <min>" for an infinite max).
 std::vector<double> parse_number_list(const std::string& option, const std::string& text, double min, double max,
                                       const std::string& what = "number");
 

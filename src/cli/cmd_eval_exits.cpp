@@ -23,6 +23,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 namespace gearnn::cli {
@@ -160,7 +161,7 @@ int run_eval_exits(const std::vector<std::string>& argv) {
     branchy = Bundle::load(args.get("--branchy"), device, DescriptorCheck::current, Folding::inference);
     if (branchy->exits().empty()) throw Error(branchy->folder() + ": has no exits");
   }
-  constexpr double kMin = 1e-9, kMax = 1e9;  // positive
+  constexpr double kMin = 1e-6, kMax = std::numeric_limits<double>::infinity();
   const std::vector<double> scales = parse_number_list("--scales", args.get("--scales", "0.95,1,1.02"), kMin, kMax);
   const std::vector<double> input_scales =
       parse_number_list("--input-scales", args.get("--input-scales", "0.5,0.625,0.75,0.875"), kMin, kMax);
