@@ -118,6 +118,10 @@ GstCustomMeta* gst_buffer_add_gearnn_quality(GstBuffer* buffer, const GstGearnnQ
   if (q->qp >= 0) gst_structure_set(s, "qp", G_TYPE_DOUBLE, q->qp, nullptr);
   if (q->slices > 0) gst_structure_set(s, "slices", G_TYPE_UINT, q->slices, nullptr);
   if (q->slice_types) gst_structure_set(s, "slice-types", G_TYPE_STRING, q->slice_types, nullptr);
+  if (q->frame_type) {
+    const gchar type[2] = {q->frame_type, 0};
+    gst_structure_set(s, "frame-type", G_TYPE_STRING, type, nullptr);
+  }
   if (q->jpeg_quality >= 0) gst_structure_set(s, "jpeg-quality", G_TYPE_DOUBLE, q->jpeg_quality, nullptr);
   return meta;
 }
@@ -136,6 +140,8 @@ gboolean gst_buffer_get_gearnn_quality(GstBuffer* buffer, GstGearnnQuality* q) {
   gst_structure_get_double(s, "qp", &q->qp);
   gst_structure_get_uint(s, "slices", &q->slices);
   q->slice_types = gst_structure_get_string(s, "slice-types");
+  const gchar* type = gst_structure_get_string(s, "frame-type");
+  q->frame_type = type && (type[0] == 'I' || type[0] == 'P' || type[0] == 'B') && !type[1] ? type[0] : 0;
   gst_structure_get_double(s, "jpeg-quality", &q->jpeg_quality);
   return TRUE;
 }

@@ -47,6 +47,7 @@
  * | `qp`            | double | H.264: mean slice QP of the frame (SliceQPY, averaged over its slices) |
  * | `slices`        | uint   | H.264: number of slices |
  * | `slice-types`   | string | H.264: the frame's slice types, e.g. `"I"`, `"P"`, `"B,B"` |
+ * | `frame-type`    | string | H.264: `"I"` (every slice I or SI), `"B"` (any slice B) or `"P"` |
  * | `jpeg-quality`  | double | JPEG: IJG quality estimated from the luma quantisation table |
  *
  * From Python (python3-gst-1.0):
@@ -156,6 +157,7 @@ typedef struct {
  * @slices: H.264 number of slices, or 0
  * @slice_types: H.264 slice types as `"I"`, `"P,B"`..., or %NULL (owned by the meta)
  * @jpeg_quality: estimated IJG quality, or -1 when unknown
+ * @frame_type: H.264 frame type, `'I'`, `'P'` or `'B'`; 0 when unknown
  *
  * An encoded frame's quality, as read from or written to its meta.
  */
@@ -165,6 +167,7 @@ typedef struct {
   guint slices;
   const gchar *slice_types;
   gdouble jpeg_quality;
+  gchar frame_type;
 } GstGearnnQuality;
 
 /**

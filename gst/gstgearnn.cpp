@@ -681,7 +681,10 @@ static gearnn::FrameObservation observe(const gearnn::LevelSelector& selector, G
     if (selector.uses(gearnn::Dimension::h264_qp) && quality.qp >= 0) {
       gearnn::H264FrameQp frame;
       frame.qp = quality.qp;
-      frame.type = gearnn::h264_frame_type_of(quality.slice_types).value_or(gearnn::H264FrameType::P);
+      // gearnnquality decided the type from the slices; a producer that gives none counts as P.
+      frame.type = quality.frame_type == 'I'   ? gearnn::H264FrameType::I
+                   : quality.frame_type == 'B' ? gearnn::H264FrameType::B
+                                               : gearnn::H264FrameType::P;
       o.h264 = frame;
     }
     if (selector.uses(gearnn::Dimension::jpeg_quality) && quality.jpeg_quality >= 0)

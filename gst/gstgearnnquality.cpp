@@ -13,7 +13,7 @@
  *   slice's QP (SliceQPY = 26 + pic_init_qp_minus26 + slice_qp_delta); the
  *   meta holds their mean weighted by macroblocks (the frame's base QP; the
  *   per-macroblock deltas of adaptive quantisation are not decoded), the
- *   number of slices and their types.
+ *   number of slices, their types and the frame type they make (I, P or B).
  * - JPEG: the luma quantisation table (DQT of the first frame component) is
  *   inverted to the IJG quality that libjpeg's scaling would have produced
  *   (the engine's gearnn::jpeg_quality_of, shared with the offline tools).
@@ -107,6 +107,7 @@ static GstFlowReturn gst_gearnn_quality_transform_ip(GstBaseTransform* trans, Gs
       q.qp = frame->qp;
       q.slices = guint(frame->slices);
       q.slice_types = frame->slice_types.c_str();
+      q.frame_type = gearnn::h264_frame_type_name(frame->type)[0];
       have = true;
     }
   } else if (self->codec == Codec::jpeg) {

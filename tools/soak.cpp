@@ -127,6 +127,7 @@ int run(int argc, char** argv) {
     q.jpeg_quality = -1;
     q.slices = 1;
     q.slice_types = "P";
+    q.frame_type = 'P';
     gst_buffer_add_gearnn_quality(buf, &q);
     if (gst_harness_push(h, buf) != GST_FLOW_OK) throw Error("frame " + std::to_string(i) + " was refused");
     GstBuffer* out = gst_harness_pull(h);

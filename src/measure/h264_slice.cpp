@@ -116,21 +116,6 @@ const char* h264_frame_type_name(H264FrameType t) {
   return "?";
 }
 
-std::optional<H264FrameType> h264_frame_type_of(const char* list) {
-  if (!list || !*list) return std::nullopt;
-  bool all_intra = true, any_b = false;
-  for (const char* p = list; *p;) {
-    const char* end = p;
-    while (*end && *end != ',') ++end;
-    const std::string item(p, size_t(end - p));
-    if (item == "B") any_b = true;
-    else if (item != "I" && item != "SI" && item != "P" && item != "SP") return std::nullopt;
-    all_intra = all_intra && (item == "I" || item == "SI");
-    p = *end ? end + 1 : end;
-  }
-  return all_intra ? H264FrameType::I : any_b ? H264FrameType::B : H264FrameType::P;
-}
-
 void H264SliceReader::set_avc(int nal_length_size) {
   avc_ = true;
   nal_length_size_ = std::clamp(nal_length_size, 1, 4);

@@ -24,10 +24,6 @@ struct H264FrameQp {
   std::string slice_types;  // "I", "P", "B,B", ... in slice order
 };
 
-// The frame type of a slice-type list as H264FrameQp::slice_types spells it
-// (and the quality meta carries it); nullopt for an empty or unknown list.
-std::optional<H264FrameType> h264_frame_type_of(const char* slice_types);
-
 class H264SliceReader {
 public:
   // Length-prefixed NAL units ("avc", as in MP4) instead of start codes.

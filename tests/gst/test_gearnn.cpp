@@ -2,6 +2,7 @@
 #include "bundle.h"
 #include "gst_test_support.h"
 #include "manifest.h"
+#include "measure/stream_quality.h"
 
 #include "random_bundle.h"
 #include "test_support.h"
@@ -132,7 +133,7 @@ TEST(Gearnn, QpFromQualityMetaSelectsLevel) {
   int i = 0;
   for (double qp : {37.0, 23.0, 31.0}) {
     GstBuffer* in = make_frame(GST_VIDEO_FORMAT_I420, 320, 240, i);
-    GstGearnnQuality q{"h264", qp, 1, "P", -1};
+    GstGearnnQuality q{"h264", qp, 1, "P", -1, 'P'};
     gst_buffer_add_gearnn_quality(in, &q);
     GstBuffer* out = push_pull(h.get(), in, i++);
     const Seg seg = read_seg(out);
@@ -146,11 +147,41 @@ TEST(Gearnn, QpFromQualityMetaSelectsLevel) {
   }
 }
 
+// The meta's frame type reaches the selector: an I frame's QP is made
+// P-equivalent and leaves the window once a P frame is in it, a B frame's too.
+TEST(Gearnn, QpMetaFrameTypeMakesQpPEquivalent) {
+  auto h = gearnn_harness("bundle=" + abr_bundle() + " qp-window=2");
+  gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 320, 240).c_str());
+  struct Case {
+    double qp;
+    gchar type;
+    double measured;
+    const char* level;
+  };
+  const Case cases[] = {
+      {20.0, 'I', 20.0 + gearnn::kIFrameQpOffset, "320x240-qp22"},
+      {37.0, 'P', 37.0, "320x240-qp38"},  // as P frames, the two would average 28.5: qp30
+      {38.0, 'B', (37.0 + 38.0 - gearnn::kBFrameQpOffset) / 2, "320x240-qp38"},
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    GstBuffer* in = make_frame(GST_VIDEO_FORMAT_I420, 320, 240, i);
+    GstGearnnQuality q{"h264", c.qp, 1, c.type == 'I' ? "I" : c.type == 'B' ? "B" : "P", -1, c.type};
+    gst_buffer_add_gearnn_quality(in, &q);
+    GstBuffer* out = push_pull(h.get(), in, i++);
+    const Seg seg = read_seg(out);
+    ASSERT_TRUE(seg.present);
+    EXPECT_NEAR(seg.s.measured_qp, c.measured, 1e-9) << "frame " << i;
+    EXPECT_EQ(seg.level, c.level) << "frame " << i;
+    gst_buffer_unref(out);
+  }
+}
+
 TEST(Gearnn, LevelSourceQpIgnoresResolution) {
   auto h = gearnn_harness("bundle=" + abr_bundle() + " level-source=qp");
   gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 480, 360).c_str());
   GstBuffer* in = make_frame(GST_VIDEO_FORMAT_I420, 480, 360);
-  GstGearnnQuality q{"h264", 38, 1, "P", -1};
+  GstGearnnQuality q{"h264", 38, 1, "P", -1, 'P'};
   gst_buffer_add_gearnn_quality(in, &q);
   GstBuffer* out = push_pull(h.get(), in);
   const Seg seg = read_seg(out);

@@ -40,10 +40,12 @@ TEST_P(QualityH264, SliceQpSurvivesTheDecoder) {
     EXPECT_GE(q.slices, 1u);
     ASSERT_NE(q.slice_types, nullptr);
     if (std::string(q.slice_types) == "P") {
+      EXPECT_EQ(q.frame_type, 'P');
       EXPECT_DOUBLE_EQ(q.qp, 33.0);  // constant quantiser: P slices carry it exactly
       ++p_frames;
     } else {
       EXPECT_EQ(std::string(q.slice_types), "I");
+      EXPECT_EQ(q.frame_type, 'I');
       EXPECT_LT(q.qp, 33.0);  // x264 lowers I slices (ipratio)
       EXPECT_GT(q.qp, 25.0);
       ++i_frames;

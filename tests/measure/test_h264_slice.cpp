@@ -193,15 +193,6 @@ TEST(H264Slice, GarbageAndTruncationGiveNothing) {
   EXPECT_FALSE(reader.read_avcc(bad_avcc.data(), bad_avcc.size()));
 }
 
-TEST(H264Slice, FrameTypeOfASliceList) {
-  EXPECT_EQ(h264_frame_type_of("I"), H264FrameType::I);
-  EXPECT_EQ(h264_frame_type_of("I,SI"), H264FrameType::I);
-  EXPECT_EQ(h264_frame_type_of("P,I"), H264FrameType::P);
-  EXPECT_EQ(h264_frame_type_of("P,B"), H264FrameType::B);
-  EXPECT_FALSE(h264_frame_type_of(""));
-  EXPECT_FALSE(h264_frame_type_of("X"));
-  EXPECT_FALSE(h264_frame_type_of(nullptr));
-}
 
 TEST(H264QualityWindow, IFramesCountOnlyAlone) {
   H264QualityWindow w(4);
