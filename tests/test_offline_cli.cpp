@@ -214,7 +214,9 @@ TEST(OfflineCli, LevelThresholdsOnDistortedFrames) {
 // costs more than the network (every head runs); half the input costs a
 // quarter of the MACs, and the smaller network also runs at the MACs of the
 // cheaper exit point; the level is scored with and without its adaptor, and
-// each method and adaptor use is a line of its own in the plot.
+// each method and adaptor use is a line of its own in the plot. Times: the
+// median of the rounds, within their fastest and slowest, and the network's
+// share of its own time is exactly 1.
 TEST(OfflineCli, EvalExitsReportsEveryMethodAndPlotsEachApart) {
   if (env("GEARNN_CLI").empty()) GTEST_SKIP() << "GEARNN_CLI is not set (run through meson test)";
   const std::string dir = gearnn::testing::scratch_dir("cli-eval-exits");
@@ -229,22 +231,28 @@ TEST(OfflineCli, EvalExitsReportsEveryMethodAndPlotsEachApart) {
 
   const std::string out = dir + "/report";
   const std::string common = "eval-exits --bundle " + bundle + " --data " + data + " --threads 1 --cache " + dir +
-                             "/cache --input-scales 0.5";
+                             "/cache --input-scales 0.5 --time-rounds 3";
   ASSERT_EQ(gearnn_cli(common + " --levels " + level + " --branchy " + bundle + " --scales 0.0001,1000 -o " + out, log),
             0)
       << slurp(log);
 
-  std::map<std::string, std::vector<std::string>> rows;  // method -> level, method, miou, ms, macs, rates
+  // method -> level, method, miou, ms, macs, rates, time share, fastest round's ms, slowest's
+  std::map<std::string, std::vector<std::string>> rows;
   std::istringstream csv(slurp(out + "/exits.csv"));
   std::string line;
   std::getline(csv, line);
-  EXPECT_EQ(line, "level,method,miou,ms_per_frame,macs_fraction,exit_rates");
+  EXPECT_EQ(line, "level,method,miou,ms_per_frame,macs_fraction,exit_rates,time_fraction,ms_min,ms_max");
   while (std::getline(csv, line)) {
     std::vector<std::string> cells;
     std::istringstream in(line);
     for (std::string cell; std::getline(in, cell, ',');) cells.push_back(cell);
-    ASSERT_GE(cells.size(), 5u) << line;
+    ASSERT_EQ(cells.size(), 9u) << line;
     EXPECT_EQ(cells[0], level) << line;
+    const double ms = std::stod(cells[3]), fastest = std::stod(cells[7]), slowest = std::stod(cells[8]);
+    EXPECT_GT(fastest, 0) << line;
+    EXPECT_LE(fastest, ms) << line;
+    EXPECT_LE(ms, slowest) << line;
+    EXPECT_GT(std::stod(cells[6]), 0) << line;
     rows[cells[1]] = cells;
   }
   for (const std::string suffix : {"", " (no adaptor)"})
@@ -270,6 +278,9 @@ TEST(OfflineCli, EvalExitsReportsEveryMethodAndPlotsEachApart) {
         << method;
   }
   EXPECT_DOUBLE_EQ(macs("network"), 1.0);
+  EXPECT_EQ(rows["network"][6], "1");
+  EXPECT_EQ(rows["network (no adaptor)"][6], "1");
+  EXPECT_NE(slurp(out + "/exits.md").find("the median over 3 rounds"), std::string::npos);
   EXPECT_NEAR(macs("smaller x0.5"), 0.25, 0.01) << "64x48 halved is 32x24: a quarter of the pixels";
   EXPECT_LT(macs("flexdnn x0.0001"), 0.5) << "every frame leaves after base.4";
   EXPECT_EQ(rows["flexdnn x0.0001"][5], "base.4:1;base.6:0");
@@ -290,6 +301,8 @@ TEST(OfflineCli, EvalExitsReportsEveryMethodAndPlotsEachApart) {
     }
   EXPECT_TRUE(fs::exists(out + "/report.md"));
 
+  EXPECT_NE(gearnn_cli(common + " --time-rounds 0 -o " + dir + "/bad", log), 0);
+  EXPECT_NE(slurp(log).find("--time-rounds: 0 is not a count of at least 1"), std::string::npos) << slurp(log);
   EXPECT_NE(gearnn_cli(common + " --levels jpeg:55 -o " + dir + "/bad", log), 0);
   EXPECT_NE(slurp(log).find("has no level 'jpeg:55'"), std::string::npos) << slurp(log);
   const std::string plain = dir + "/plain";

@@ -24,6 +24,7 @@
 #include <iomanip>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 namespace gearnn::cli {
@@ -40,7 +41,9 @@ CommandSpec spec() {
       "input-agnostic baseline; also at the scale whose MACs match each FlexDNN\n"
       "row's mean), its class map scored at the labels' size. Each\n"
       "frame runs the element's path (normalise, trunk, exit or classifier, fused\n"
-      "up-sampling and argmax), timed alone; MACs are counted from the shapes.\n"
+      "up-sampling and argmax); MACs are counted from the shapes. Times come\n"
+      "from rounds apart from the scoring, each running every method in turn\n"
+      "over the frames, so that a busy spell of the machine falls on all.\n"
       "Writes the formats of gearnn eval plus exits.md, exits.csv and a plot of\n"
       "mIoU against time per frame.",
       {{"--bundle", "BUNDLE", "the bundle with exits (gearnn exits)"},
@@ -49,6 +52,8 @@ CommandSpec spec() {
        {"--scales", "S,..", "exit threshold scales (default 0.95,1,1.02)"},
        {"--input-scales", "F,..", "input scales of the smaller network (default 0.5,0.625,0.75,0.875), to which "
                                   "the scales matching each FlexDNN row's mean MACs are added"},
+       {"--time-rounds", "N", "timing rounds (default 3): each runs every method over the frames; a row's time is "
+                              "the median over rounds"},
        {"--split", "S", "split to score (default val)"},
        {"--title", "T", "report title"},
        {"--output", "DIR", "report folder", "-o"}},
@@ -58,52 +63,112 @@ CommandSpec spec() {
   return s;
 }
 
-struct Measured {
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// One row of the report: which model runs and how.
+struct Method {
   std::string family, setting;
   bool no_adaptor = false;  // the level's frames run on the base level's weights
-  ConfusionMatrix confusion;
-  double ms = 0, macs = 0;  // mean per frame; MACs as a fraction of the network's
-  std::vector<std::string> exit_names;
-  std::vector<double> exit_rate;
+  bool branchy = false;     // the BranchyNet-style bundle's model
+  double exit_scale = 0;    // > 0: exits on, at this threshold scale
+  double input_scale = 1;   // < 1: the network on a shrunk input
 };
 
-// One method over the frames: `prepare(image)` gives what the model segments
-// (the frame itself or a smaller copy, timed with the model).
-Measured run(AdaptiveModel& model, const std::vector<RgbImage>& frames, const std::vector<ClassMap>& labels,
-             bool shrink, double input_scale) {
+struct Measured {
+  Method method;
+  ConfusionMatrix confusion;
+  double macs = 0;  // mean per frame, as a fraction of the network's
+  std::vector<std::string> exit_names;
+  std::vector<double> exit_rate;
+  std::vector<double> round_ms;  // mean time per frame in each timing round
+  double time_fraction = 1;      // median over rounds of this row's time over the network's in the same round
+  double ms() const { return median(round_ms); }
+};
+
+// The models of one level: the bundle's, and the BranchyNet-style bundle's where given.
+struct Models {
+  AdaptiveModel& main;
+  AdaptiveModel* branchy;
+  size_t level;
+
+  AdaptiveModel& configure(const Method& m) {
+    AdaptiveModel& model = m.branchy ? *branchy : main;
+    model.select(m.no_adaptor ? model.bundle().default_level() : level);
+    model.set_early_exit(m.exit_scale > 0, m.exit_scale > 0 ? m.exit_scale : 1.0);
+    return model;
+  }
+};
+
+// The element's path for one frame (the shrinking, where asked, counts as part of it).
+// Returns the image segmented into `classes`.
+const RgbImage& segment(AdaptiveModel& model, const Method& m, const RgbImage& frame, RgbImage& small,
+                        std::vector<uint8_t>& classes) {
+  const RgbImage* input = &frame;
+  if (m.input_scale < 1) {
+    small = resize_rgb(frame, std::max(8, int(std::lround(frame.width * m.input_scale))),
+                       std::max(8, int(std::lround(frame.height * m.input_scale))));
+    input = &small;
+  }
+  classes.resize(size_t(input->width) * size_t(input->height));
+  model.segment_into(input->view(), classes.data());
+  return *input;
+}
+
+// Accuracy, MACs and exit rates of one method over the frames (untimed).
+Measured score(Models& models, const Method& method, const std::vector<RgbImage>& frames,
+               const std::vector<ClassMap>& labels) {
+  AdaptiveModel& model = models.configure(method);
   const Architecture& arch = model.bundle().architecture();
-  Measured m{"", "", false, ConfusionMatrix(arch.classes()), 0, 0, {}, {}};
+  Measured m{method, ConfusionMatrix(arch.classes()), 0, {}, {}, {}, 1};
   for (const auto& e : model.bundle().exits()) m.exit_names.push_back(e.spec.after);
   m.exit_rate.assign(m.exit_names.size(), 0.0);
   std::vector<uint8_t> classes;
-  double seconds = 0;
-  for (size_t i = 0; i < frames.size() + 1; ++i) {
-    const RgbImage& frame = frames[i == 0 ? 0 : i - 1];  // frame 0 twice: the first run warms up
-    const auto t0 = std::chrono::steady_clock::now();
-    RgbImage small;
-    const RgbImage* input = &frame;
-    if (shrink) {
-      small = resize_rgb(frame, std::max(8, int(std::lround(frame.width * input_scale))),
-                         std::max(8, int(std::lround(frame.height * input_scale))));
-      input = &small;
-    }
-    classes.resize(size_t(input->width) * size_t(input->height));
-    model.segment_into(input->view(), classes.data());
-    const auto t1 = std::chrono::steady_clock::now();
-    if (i == 0) continue;
-    seconds += std::chrono::duration<double>(t1 - t0).count();
-    const int64_t ph = (input->height + 7) / 8 * 8, pw = (input->width + 7) / 8 * 8;
-    const int64_t fh = (frame.height + 7) / 8 * 8, fw = (frame.width + 7) / 8 * 8;
+  RgbImage small;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const RgbImage& input = segment(model, method, frames[i], small, classes);
+    const int64_t ph = (input.height + 7) / 8 * 8, pw = (input.width + 7) / 8 * 8;
+    const int64_t fh = (frames[i].height + 7) / 8 * 8, fw = (frames[i].width + 7) / 8 * 8;
     const double full = double(exit_costs(arch, {}, fh, fw).full);
-    m.macs += shrink ? double(exit_costs(arch, {}, ph, pw).full) / full : model.last_compute_fraction();
+    m.macs += method.input_scale < 1 ? double(exit_costs(arch, {}, ph, pw).full) / full : model.last_compute_fraction();
     if (model.last_exit().exit >= 0) m.exit_rate[size_t(model.last_exit().exit)] += 1;
-    m.confusion.add(ClassMap{input->width, input->height, classes}, labels[i - 1]);
+    m.confusion.add(ClassMap{input.width, input.height, classes}, labels[i]);
   }
   const double n = double(frames.size());
-  m.ms = 1000 * seconds / n;
   m.macs /= n;
   for (double& r : m.exit_rate) r /= n;
   return m;
+}
+
+// Times every row in `rounds` rounds. Each round runs each method over all
+// the frames (after one warm-up frame), starting one method later than the
+// round before, so that a slow spell of a shared machine falls on every
+// method alike; a row's share of the network's time is taken within a round.
+void time_rounds(Models& models, std::vector<Measured>& rows, const std::vector<RgbImage>& frames, size_t rounds) {
+  std::vector<uint8_t> classes;
+  RgbImage small;
+  for (size_t r = 0; r < rounds; ++r)
+    for (size_t k = 0; k < rows.size(); ++k) {
+      Measured& m = rows[(k + r) % rows.size()];
+      AdaptiveModel& model = models.configure(m.method);
+      segment(model, m.method, frames[0], small, classes);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (const RgbImage& frame : frames) segment(model, m.method, frame, small, classes);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      m.round_ms.push_back(1000 * seconds / double(frames.size()));
+    }
+  for (Measured& m : rows) {
+    const auto network = std::find_if(rows.begin(), rows.end(), [&](const Measured& n) {
+      return n.method.family == "network" && n.method.no_adaptor == m.method.no_adaptor;
+    });
+    std::vector<double> shares;
+    for (size_t r = 0; r < rounds; ++r) shares.push_back(m.round_ms[r] / network->round_ms[r]);
+    m.time_fraction = median(shares);
+  }
 }
 
 void write_plot(const std::string& dir, const std::vector<std::pair<std::string, std::vector<Measured>>>& per_level) {
@@ -116,10 +181,10 @@ void write_plot(const std::string& dir, const std::vector<std::pair<std::string,
         const std::string name = level + ": " + family + (no_adaptor ? " (no adaptor)" : "");
         bool any = false;
         for (const Measured& m : rows)
-          if (m.family == family && m.no_adaptor == no_adaptor) {
+          if (m.method.family == family && m.method.no_adaptor == no_adaptor) {
             if (!any) dat << "# " << name << "\n";
             any = true;
-            dat << m.ms << " " << m.confusion.miou() << "\n";
+            dat << m.ms() << " " << m.confusion.miou() << "\n";
           }
         if (any) {
           dat << "\n\n";
@@ -165,6 +230,9 @@ int run_eval_exits(const std::vector<std::string>& argv) {
   const std::vector<double> scales = parse_number_list("--scales", args.get("--scales", "0.95,1,1.02"), kMin, kMax);
   const std::vector<double> input_scales =
       parse_number_list("--input-scales", args.get("--input-scales", "0.5,0.625,0.75,0.875"), kMin, kMax);
+  const int rounds = args.get_int("--time-rounds", 3);
+  if (rounds < 1) throw UsageError("--time-rounds: " + std::to_string(rounds) + " is not a count of at least 1");
+  const size_t time_rounds_option = size_t(rounds);
   const Dataset data = open_dataset(args, "--split", "val");
   std::vector<DistortionSetting> levels;
   if (args.has("--levels")) levels = level_spec_option(args, "--levels");
@@ -188,49 +256,44 @@ int run_eval_exits(const std::vector<std::string>& argv) {
       for (size_t i = 0; i < data.size(); ++i) frames.push_back(data.load_image(i));
     }
     std::vector<Measured> rows;
-    bool no_adaptor = false;
-    auto add = [&](Measured m, const std::string& family, const std::string& setting) {
-      m.family = family;
-      m.setting = setting;
-      m.no_adaptor = no_adaptor;
-      std::cerr << level_name << " " << family << " " << setting << ": mIoU " << m.confusion.miou() << ", "
-                << m.ms << " ms, MACs " << m.macs << "\n";
-      rows.push_back(std::move(m));
+    AdaptiveModel model(bundle);
+    std::optional<AdaptiveModel> branchy_model;
+    if (branchy) branchy_model.emplace(branchy);
+    Models models{model, branchy_model ? &*branchy_model : nullptr, level};
+    auto add = [&](Method method) {
+      rows.push_back(score(models, method, frames, labels));
+      const Measured& m = rows.back();
+      std::cerr << level_name << " " << method.setting << ": mIoU " << m.confusion.miou() << ", MACs " << m.macs << "\n";
     };
     for (const bool with_adaptor : {true, false}) {
       if (!with_adaptor && level == bundle->default_level()) continue;  // no adaptor to leave out
-      no_adaptor = !with_adaptor;
       const std::string suffix = with_adaptor ? "" : " (no adaptor)";
-      AdaptiveModel model(bundle);
-      model.select(with_adaptor ? level : bundle->default_level());
-      add(run(model, frames, labels, false, 1), "network", "network" + suffix);
+      add({"network", "network" + suffix, !with_adaptor});
       // The smaller network also at each FlexDNN point's mean MACs (they go
       // with the square of the input scale): like for like in compute.
       std::vector<double> smaller_scales = input_scales;
       for (double scale : scales) {
         std::ostringstream name;
         name << "x" << scale << suffix;
-        model.set_early_exit(true, scale);
-        add(run(model, frames, labels, false, 1), "flexdnn", "flexdnn " + name.str());
+        add({"flexdnn", "flexdnn " + name.str(), !with_adaptor, false, scale});
         const double matched = std::round(1000 * std::sqrt(rows.back().macs)) / 1000;
         if (matched < 1 && std::none_of(smaller_scales.begin(), smaller_scales.end(),
                                         [&](double f) { return std::abs(f - matched) < 1e-3; }))
           smaller_scales.push_back(matched);
-        if (branchy) {
-          AdaptiveModel b(branchy);
-          b.select(with_adaptor ? level : branchy->default_level());
-          b.set_early_exit(true, scale);
-          add(run(b, frames, labels, false, 1), "branchynet", "branchynet " + name.str());
-        }
+        if (branchy) add({"branchynet", "branchynet " + name.str(), !with_adaptor, true, scale});
       }
-      model.set_early_exit(false);
       std::sort(smaller_scales.begin(), smaller_scales.end());
       for (double f : smaller_scales) {
         std::ostringstream name;
         name << "smaller x" << f << suffix;
-        add(run(model, frames, labels, true, f), "smaller", name.str());
+        add({"smaller", name.str(), !with_adaptor, false, 0, f});
       }
     }
+    std::cerr << level_name << ": timing " << rows.size() << " methods, " << time_rounds_option << " rounds\n";
+    time_rounds(models, rows, frames, time_rounds_option);
+    for (const Measured& m : rows)
+      std::cerr << level_name << " " << m.method.setting << ": " << m.ms() << " ms, " << 100 * m.time_fraction
+                << "% of the network's time\n";
     per_level.emplace_back(level_name, std::move(rows));
   }
 
@@ -240,21 +303,22 @@ int run_eval_exits(const std::vector<std::string>& argv) {
   std::vector<ResultRow> rows;
   std::ostringstream md, csv;
   md << std::fixed << std::setprecision(2);
-  csv << "level,method,miou,ms_per_frame,macs_fraction,exit_rates\n";
-  md << "## Accuracy against compute\n\n| level | method | mIoU | ms per frame | MACs (% of the network) | frames per exit |\n"
-     << "|---|---|---:|---:|---:|---|\n";
+  csv << "level,method,miou,ms_per_frame,macs_fraction,exit_rates,time_fraction,ms_min,ms_max\n";
+  md << "## Accuracy against compute\n\n| level | method | mIoU | ms per frame | time (% of the network's) | "
+        "MACs (% of the network's) | frames per exit |\n"
+     << "|---|---|---:|---:|---:|---:|---|\n";
   for (const auto& [level, measured] : per_level) {
     info.level_order.push_back(level);
     for (const Measured& m : measured) {
       ResultRow row;
-      row.method = m.setting;
+      row.method = m.method.setting;
       row.level = level;
       row.miou = m.confusion.miou();
       row.class_iou = m.confusion.per_class_iou();
       row.confusion = m.confusion.counts();
       rows.push_back(row);
       std::string rates, csv_rates;
-      if (m.family == "flexdnn" || m.family == "branchynet")
+      if (m.method.family == "flexdnn" || m.method.family == "branchynet")
         for (size_t e = 0; e < m.exit_rate.size(); ++e) {
           std::ostringstream r, c;
           r << std::fixed << std::setprecision(0) << m.exit_names[e] << " " << 100 * m.exit_rate[e] << "%";
@@ -262,9 +326,11 @@ int run_eval_exits(const std::vector<std::string>& argv) {
           rates += (rates.empty() ? "" : ", ") + r.str();
           csv_rates += (csv_rates.empty() ? "" : ";") + c.str();
         }
-      md << "| " << level << " | " << m.setting << " | " << row.miou << " | " << m.ms << " | " << 100 * m.macs
-         << " | " << rates << " |\n";
-      csv << level << "," << m.setting << "," << row.miou << "," << m.ms << "," << m.macs << "," << csv_rates << "\n";
+      const auto [low, high] = std::minmax_element(m.round_ms.begin(), m.round_ms.end());
+      md << "| " << level << " | " << m.method.setting << " | " << row.miou << " | " << m.ms() << " | "
+         << 100 * m.time_fraction << " | " << 100 * m.macs << " | " << rates << " |\n";
+      csv << level << "," << m.method.setting << "," << row.miou << "," << m.ms() << "," << m.macs << "," << csv_rates
+          << "," << m.time_fraction << "," << *low << "," << *high << "\n";
     }
   }
   md << "\nFrames: " << data.size() << " of `" << data.root() << "` (" << data.split() << "), "
@@ -272,7 +338,10 @@ int run_eval_exits(const std::vector<std::string>& argv) {
      << bundle->folder() << "`:";
   for (const auto& e : bundle->exits())
     md << " " << e.spec.after << " (" << exit_head_text(e.spec) << ", threshold " << e.spec.threshold << ")";
-  md << ". Times are one run on one machine: compare them within this table only.\n\nCommand: `"
+  md << ". Times: the median over " << time_rounds_option
+     << " rounds, each of which runs every method of a level over the frames in turn (exits.csv gives the fastest "
+        "and slowest round); the time share is the median over rounds of the row's time over the network's in "
+        "the same round. They come from one run on one machine: compare them within this table only.\n\nCommand: `"
      << command_line("gearnn eval-exits", argv) << "`, "
      << std::lround(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()) << " s.\n";
   info.notes_markdown = md.str();
