@@ -159,6 +159,29 @@ TEST_F(Cli, BenchForwardStagesJson) {
   EXPECT_NEAR(share, 1.0, 1e-9);
 }
 
+// A bundle's exits add their own parts, apart from the network's: each
+// exit's head (with its MACs), confidence and class map, in trunk order.
+TEST_F(Cli, BenchForwardStagesTimesEachExitsParts) {
+  const std::string bundle = scratch_dir("cli-bench-exits") + "/bundle";
+  const CliRun made = gearnn_cli("bundle random --arch drn_d_22 --width 0.125 --classes 5 --levels 1 "
+                                 "--exits base.4,base.6 -o " + bundle);
+  ASSERT_EQ(made.code, 0) << made.out;
+  const auto j = json_of(gearnn_cli("bench forward " + bundle + " --size 64x48 --frames 2 --warmup 0 --stages --json"));
+  ASSERT_EQ(j["stages"].size(), 11u) << j.dump();
+  ASSERT_TRUE(j.contains("exit_parts")) << j.dump();
+  const auto& parts = j["exit_parts"];
+  ASSERT_EQ(parts.size(), 6u) << j.dump();
+  size_t i = 0;
+  for (const std::string after : {"base.4", "base.6"})
+    for (const std::string part : {"head", "confidence", "class map"}) {
+      EXPECT_EQ(parts[i]["stage"], "exit " + after + " " + part);
+      EXPECT_GT(parts[i]["ms_median"].get<double>(), 0.0) << parts[i].dump();
+      if (part == "head") EXPECT_GT(parts[i]["macs_share"].get<double>(), 0.0) << parts[i].dump();
+      else EXPECT_EQ(parts[i]["macs_share"].get<double>(), 0.0) << parts[i].dump();
+      ++i;
+    }
+}
+
 // `bundle base` takes exactly the architecture's float32 tensors, as the
 // converter writes them; anything else is refused with the tensor's name.
 TEST_F(Cli, BundleBaseTakesExactlyTheArchitecturesTensors) {

@@ -8,6 +8,7 @@
 #include "bench_timing.h"
 #include "commands.h"
 #include "data/dataset.h"
+#include "early_exit.h"
 #include "error.h"
 #include "tensor_file.h"
 
@@ -39,7 +40,8 @@ const CommandSpec kSpec{
      {"--threads", "T", "LibTorch intra-op threads (default: LibTorch's setting)"},
      {"--no-fold", "", "keep every BN layer apart from its conv (default: fold those no adaptor touches)"},
      {"--save-input", "FILE", "write the frame's normalised input tensor (\"input\") for peer benchmarks"},
-     {"--stages", "", "also time each part of segment_into() alone (input, each stage, class map) beside its MACs"},
+     {"--stages", "", "also time each part of segment_into() alone (input, each stage, class map; each exit's "
+                      "head, confidence and class map) beside its MACs"},
      {"--data", "ROOT", "also compare the two class maps on this dataset's images"},
      {"--split", "S", "the split for --data (default val)"},
      {"--limit", "N", "at most N images of the split (default all)"},
@@ -73,26 +75,29 @@ Mismatch compare_on_dataset(AdaptiveModel& model, const std::string& root, const
 struct StageTime {
   std::string stage;
   double ms = 0, macs_share = 0;
+  bool exit = false;  // an exit's part: off the network's path, not in its sum
 };
 
 // Each part of segment_into() run alone on this frame, medians over the frames:
 // the input conversion, each stage of the trunk (on the previous stage's
 // output), then the classifier with the fused up-sampling and argmax. Where a
-// frame's time goes, against where its multiply-accumulates are.
+// frame's time goes, against where its multiply-accumulates are. Each exit
+// of the bundle adds its head, its confidence and the class map from its
+// scores, on the output of the stage it follows.
 std::vector<StageTime> time_parts(const Bundle& bundle, const std::string& level, const RgbImage& frame, int warmup,
                                   int frames) {
   const Architecture& arch = bundle.architecture();
   const WeightTable& weights = bundle.weights(*bundle.find_level(level));
   c10::InferenceMode guard;
   std::vector<StageTime> out;
-  auto time = [&](const std::string& name, double macs_share, const auto& run) {
+  auto time = [&](const std::string& name, double macs_share, const auto& run, bool exit = false) {
     std::vector<double> ms;
     for (int i = 0; i < warmup + frames; ++i) {
       const auto t0 = Clock::now();
       run();
       if (i >= warmup) ms.push_back(millis(Clock::now() - t0));
     }
-    out.push_back({name, median(ms), macs_share});
+    out.push_back({name, median(ms), macs_share, exit});
   };
   FrameInput input(bundle.manifest().normalization, bundle.device());
   time("input", 0, [&] { input.convert(frame.view()); });
@@ -100,15 +105,25 @@ std::vector<StageTime> time_parts(const Bundle& bundle, const std::string& level
   const std::vector<int64_t> steps = arch.step_macs(x.size(2), x.size(3));
   int64_t total = 0;
   for (int64_t m : steps) total += m;
+  const ExitCosts exit_macs = exit_costs(arch, bundle.exits(), x.size(2), x.size(3));
+  UpsampledArgmax head;
+  std::vector<uint8_t> classes(size_t(frame.width) * size_t(frame.height));
   for (const Architecture::Stage& stage : arch.stages()) {
     int64_t macs = 0;
     for (size_t k = stage.first_step; k < stage.end_step; ++k) macs += steps[k];
     at::Tensor y;
     time(stage.prefix, double(macs) / double(total), [&] { y = arch.trunk(weights, x, stage.first_step, stage.end_step); });
     x = y;
+    for (size_t e = 0; e < bundle.exits().size(); ++e) {
+      const ExitHead& exit = bundle.exits()[e];
+      if (exit.end_step != stage.end_step) continue;
+      at::Tensor scores;
+      const std::string name = "exit " + exit.spec.after;
+      time(name + " head", double(exit_macs.head[e]) / double(total), [&] { scores = exit.scores(x); }, true);
+      time(name + " confidence", 0, [&] { exit_confidence(scores); }, true);
+      time(name + " class map", 0, [&] { head.run(scores, frame.width, frame.height, classes.data()); }, true);
+    }
   }
-  UpsampledArgmax head;
-  std::vector<uint8_t> classes(size_t(frame.width) * size_t(frame.height));
   time("class map", double(steps.back()) / double(total),
        [&] { head.run(arch.classify(weights, x), frame.width, frame.height, classes.data()); });
   return out;
@@ -181,7 +196,7 @@ int bench_forward(const std::vector<std::string>& argv) {
                         {"forward_ms_median", forward},
                         {"forward_over_segment", forward / segment}};
     for (const StageTime& t : stages)
-      j["stages"].push_back({{"stage", t.stage}, {"ms_median", t.ms}, {"macs_share", t.macs_share}});
+      j[t.exit ? "exit_parts" : "stages"].push_back({{"stage", t.stage}, {"ms_median", t.ms}, {"macs_share", t.macs_share}});
     if (args.has("--data")) {
       j["class_map_pixels"] = mismatch.pixels;
       j["class_map_differing_pixels"] = mismatch.differing;
@@ -197,11 +212,21 @@ int bench_forward(const std::vector<std::string>& argv) {
   std::printf("  forward (exact log-probabilities) + argmax:        %8.2f ms  (%.2fx)\n", forward, forward / segment);
   if (!stages.empty()) {
     double sum = 0;
-    for (const StageTime& t : stages) sum += t.ms;
+    for (const StageTime& t : stages)
+      if (!t.exit) sum += t.ms;
     std::printf("  its parts alone (%.2f ms together): time, share of that time | share of the MACs\n", sum);
     for (const StageTime& t : stages)
-      std::printf("    %-8s %7.2f ms  %5.1f%% | %5.1f%%\n", t.stage.c_str(), t.ms, 100.0 * t.ms / sum,
+      if (!t.exit)
+        std::printf("    %-8s %7.2f ms  %5.1f%% | %5.1f%%\n", t.stage.c_str(), t.ms, 100.0 * t.ms / sum,
+                    100.0 * t.macs_share);
+    bool heading = false;
+    for (const StageTime& t : stages) {
+      if (!t.exit) continue;
+      if (!heading) std::printf("  exits, on their stage's output (shares of the network's time and MACs above):\n");
+      heading = true;
+      std::printf("    %-24s %7.2f ms  %5.1f%% | %5.1f%%\n", t.stage.c_str(), t.ms, 100.0 * t.ms / sum,
                   100.0 * t.macs_share);
+    }
   }
   if (args.has("--data"))
     std::printf("  class maps differ in %lld of %lld pixels (%.5f%%)\n", mismatch.differing, mismatch.pixels,
