@@ -108,6 +108,25 @@ gboolean gst_buffer_get_gearnn_segmentation(GstBuffer* buffer, GstGearnnSegmenta
   return TRUE;
 }
 
+// For a meta without `frame-type` (a producer that predates it, or one that
+// fills only the documented slice list): I when every slice is I or SI, B
+// when any is B, else P; 0 for an empty or unreadable list.
+static gchar frame_type_of(const gchar* slice_types) {
+  if (!slice_types || !*slice_types) return 0;
+  bool all_intra = true, any_b = false;
+  for (const gchar* p = slice_types; *p;) {
+    const gchar* end = std::strchr(p, ',');
+    const size_t n = end ? size_t(end - p) : std::strlen(p);
+    auto is = [&](const char* name) { return std::strlen(name) == n && std::strncmp(p, name, n) == 0; };
+    const bool intra = is("I") || is("SI"), b = is("B");
+    if (!intra && !b && !is("P") && !is("SP")) return 0;
+    all_intra = all_intra && intra;
+    any_b = any_b || b;
+    p = end ? end + 1 : p + n;
+  }
+  return all_intra ? 'I' : any_b ? 'B' : 'P';
+}
+
 GstCustomMeta* gst_buffer_add_gearnn_quality(GstBuffer* buffer, const GstGearnnQuality* q) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer) && gst_buffer_is_writable(buffer), nullptr);
   g_return_val_if_fail(q != nullptr && q->codec != nullptr, nullptr);
@@ -118,7 +137,7 @@ GstCustomMeta* gst_buffer_add_gearnn_quality(GstBuffer* buffer, const GstGearnnQ
   if (q->qp >= 0) gst_structure_set(s, "qp", G_TYPE_DOUBLE, q->qp, nullptr);
   if (q->slices > 0) gst_structure_set(s, "slices", G_TYPE_UINT, q->slices, nullptr);
   if (q->slice_types) gst_structure_set(s, "slice-types", G_TYPE_STRING, q->slice_types, nullptr);
-  if (q->frame_type) {
+  if (q->frame_type == 'I' || q->frame_type == 'P' || q->frame_type == 'B') {
     const gchar type[2] = {q->frame_type, 0};
     gst_structure_set(s, "frame-type", G_TYPE_STRING, type, nullptr);
   }
@@ -141,7 +160,8 @@ gboolean gst_buffer_get_gearnn_quality(GstBuffer* buffer, GstGearnnQuality* q) {
   gst_structure_get_uint(s, "slices", &q->slices);
   q->slice_types = gst_structure_get_string(s, "slice-types");
   const gchar* type = gst_structure_get_string(s, "frame-type");
-  q->frame_type = type && (type[0] == 'I' || type[0] == 'P' || type[0] == 'B') && !type[1] ? type[0] : 0;
+  q->frame_type = type && (type[0] == 'I' || type[0] == 'P' || type[0] == 'B') && !type[1] ? type[0]
+                                                                                         : frame_type_of(q->slice_types);
   gst_structure_get_double(s, "jpeg-quality", &q->jpeg_quality);
   return TRUE;
 }

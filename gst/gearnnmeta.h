@@ -157,7 +157,8 @@ typedef struct {
  * @slices: H.264 number of slices, or 0
  * @slice_types: H.264 slice types as `"I"`, `"P,B"`..., or %NULL (owned by the meta)
  * @jpeg_quality: estimated IJG quality, or -1 when unknown
- * @frame_type: H.264 frame type, `'I'`, `'P'` or `'B'`; 0 when unknown
+ * @frame_type: H.264 frame type, `'I'`, `'P'` or `'B'`; 0 when unknown. When a meta has no
+ *   `frame-type`, the getter derives it from @slice_types
  *
  * An encoded frame's quality, as read from or written to its meta.
  */

@@ -33,6 +33,7 @@ workers=${WORKERS:-2}     # data loading threads (more on a GPU machine)
 device=${DEVICE:-cpu}      # cuda with a CUDA build (README: Full-size models on a GPU)
 width=${WIDTH:-0.25}       # 1 = the full DRN-D-22
 crop=${CROP:-320x240}      # training crop; 480x360 = CamVid's whole frame here
+time_rounds=${TIME_ROUNDS:-7}  # eval-exits and eval-stream --early-exit: times are medians over these rounds
 mkdir -p "$work"
 run() { echo "+ $*" >&2; "$@"; }
 common=(--data "$data" --threads "$threads" --workers "$workers" --cache "$work/cache" --device "$device")
@@ -170,7 +171,8 @@ step_stream() {
 # fixed rows repeat the stream step's.
 step_stream_exits() {
   local eval_stream=("${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads"
-                     --bundle models/camvid-abr --ladder "$stream_ladder" --early-exit 0.95,1,1.02)
+                     --bundle models/camvid-abr --ladder "$stream_ladder" --early-exit 0.95,1,1.02
+                     --time-rounds "$time_rounds")
   run "${eval_stream[@]}" --split train --only-sequence "$heldout" --work "$work/streams-$heldout" \
     --title "camvid-abr with early exits through the elements: CamVid $heldout (held out) as a bitrate ladder" \
     -o "models/camvid-abr/stream-exits-report-$heldout"
@@ -227,7 +229,8 @@ step_exits() {
   local ship=models/camvid-abr
   run "$gearnn" exits "${common[@]}" "${exit_recipe[@]}" --bundle "$ship" --work "$work/exits.work" -o "$ship"
   make_branchy
-  local report=(--bundle "$ship" --branchy "$work/abr-branchy" --levels "h264:480x360@18,320x240@28,240x180@38")
+  local report=(--bundle "$ship" --branchy "$work/abr-branchy" --levels "h264:480x360@18,320x240@28,240x180@38"
+                --time-rounds "$time_rounds")
   run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split val \
     --title "Early exits in camvid-abr on CamVid val" -o "$ship/exits-report"
   run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split train --only-sequence "$heldout" \
@@ -243,7 +246,7 @@ step_exits() {
 step_exits_clean() {
   local ship=models/camvid-abr
   [ -f "$work/abr-branchy/manifest.json" ] || make_branchy
-  local report=(--bundle "$ship" --branchy "$work/abr-branchy")
+  local report=(--bundle "$ship" --branchy "$work/abr-branchy" --time-rounds "$time_rounds")
   run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split val \
     --title "Early exits in camvid-abr on clean CamVid val" -o "$ship/exits-clean-report"
   run "$gearnn" eval-exits "${common[@]}" "${report[@]}" --split train --only-sequence "$heldout" \
@@ -269,9 +272,10 @@ step_exit_levels() {
   local ship=models/camvid-abr levels="h264:480x360@18,320x240@28,240x180@38"
   run "$gearnn" exits "${common[@]}" --bundle "$ship" --keep-heads --level-thresholds "$abr_distorted_levels" \
     --max-loss 1 -o "$ship"
-  run "$gearnn" eval-exits "${common[@]}" --bundle "$ship" --levels "$levels" --split val \
+  run "$gearnn" eval-exits "${common[@]}" --bundle "$ship" --levels "$levels" --time-rounds "$time_rounds" --split val \
     --title "Early exits in camvid-abr on CamVid val, thresholds per level" -o "$ship/exits-levels-report"
-  run "$gearnn" eval-exits "${common[@]}" --bundle "$ship" --levels "$levels" --split train --only-sequence "$heldout" \
+  run "$gearnn" eval-exits "${common[@]}" --bundle "$ship" --levels "$levels" --time-rounds "$time_rounds" \
+    --split train --only-sequence "$heldout" \
     --title "Early exits in camvid-abr on CamVid $heldout (held out of every training), thresholds per level" \
     -o "$ship/exits-levels-report-$heldout"
   "$gearnn" inspect "$ship" > "$ship/inspect.txt"

@@ -11,9 +11,12 @@ namespace gearnn::cli {
 
 using Clock = std::chrono::steady_clock;
 
+// The mean of the middle two for an even count; 0 for none.
 inline double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 inline double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }

@@ -4,6 +4,7 @@
 // path the element runs (AdaptiveModel::segment_into), timed there.
 #include "adaptive_model.h"
 #include "args.h"
+#include "bench_timing.h"
 #include "bundle.h"
 #include "commands.h"
 #include "distort/image_ops.h"
@@ -61,13 +62,6 @@ CommandSpec spec() {
       0};
   for (const auto& o : data_options()) s.options.push_back(o);
   return s;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 // One row of the report: which model runs and how.
@@ -194,7 +188,8 @@ void write_plot(const std::string& dir, const std::vector<std::pair<std::string,
   std::ofstream gp(dir + "/exits-plot.gp", std::ios::trunc);
   gp << "set terminal svg size 800,480 noenhanced font 'sans,11' background rgb 'white'\n"
      << "set output 'exits-plot.svg'\nset title 'mIoU against time per frame'\n"
-     << "set xlabel 'mean time per frame (ms)'\nset ylabel 'mIoU (%)'\nset grid\nset key outside right center\n"
+     << "set xlabel 'time per frame (ms, median over rounds)'\nset ylabel 'mIoU (%)'\nset grid\n"
+     << "set key outside right center\n"
      << "plot ";
   for (size_t i = 0; i < series.size(); ++i)
     gp << (i ? ", " : "") << "'exits-plot.dat' index " << i << " using 1:2 with linespoints lw 2 title '" << series[i]
@@ -304,7 +299,7 @@ int run_eval_exits(const std::vector<std::string>& argv) {
   std::ostringstream md, csv;
   md << std::fixed << std::setprecision(2);
   csv << "level,method,miou,ms_per_frame,macs_fraction,exit_rates,time_fraction,ms_min,ms_max\n";
-  md << "## Accuracy against compute\n\n| level | method | mIoU | ms per frame | time (% of the network's) | "
+  md << "## Accuracy against compute\n\n| level | method | mIoU | ms per frame | time (% of the network row's) | "
         "MACs (% of the network's) | frames per exit |\n"
      << "|---|---|---:|---:|---:|---:|---|\n";
   for (const auto& [level, measured] : per_level) {
@@ -340,8 +335,8 @@ int run_eval_exits(const std::vector<std::string>& argv) {
     md << " " << e.spec.after << " (" << exit_head_text(e.spec) << ", threshold " << e.spec.threshold << ")";
   md << ". Times: the median over " << time_rounds_option
      << " rounds, each of which runs every method of a level over the frames in turn (exits.csv gives the fastest "
-        "and slowest round); the time share is the median over rounds of the row's time over the network's in "
-        "the same round. They come from one run on one machine: compare them within this table only.\n\nCommand: `"
+        "and slowest round); the time share is the median over rounds of the row's time over that of the "
+        "network row with the same adaptor use in the same round. They come from one run on one machine: compare them within this table only.\n\nCommand: `"
      << command_line("gearnn eval-exits", argv) << "`, "
      << std::lround(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()) << " s.\n";
   info.notes_markdown = md.str();

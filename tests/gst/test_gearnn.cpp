@@ -196,7 +196,7 @@ TEST(Gearnn, JpegAndBrightnessBundles) {
     gst_harness_set_src_caps_str(h.get(), caps_string(GST_VIDEO_FORMAT_I420, 32, 24).c_str());
     for (double quality : {12.0, 65.0, 95.0}) {
       GstBuffer* in = make_frame(GST_VIDEO_FORMAT_I420, 32, 24);
-      GstGearnnQuality q{"jpeg", -1, 0, nullptr, quality};
+      GstGearnnQuality q{"jpeg", -1, 0, nullptr, quality, 0};
       gst_buffer_add_gearnn_quality(in, &q);
       GstBuffer* out = push_pull(h.get(), in);
       const Seg seg = read_seg(out);

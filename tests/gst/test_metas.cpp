@@ -57,4 +57,23 @@ TEST(Meta, CopiedByBufferCopies) {
   gst_buffer_unref(copy);
 }
 
+// The frame type a quality meta gives back: the one set, else (a producer
+// that fills only the slice list) the one its slices make.
+TEST(Meta, QualityFrameTypeSetOrFromTheSlices) {
+  const struct {
+    const char* slices;
+    gchar set, want;
+  } cases[] = {{"I", 'I', 'I'}, {"I", 'P', 'P'},   {"P,B", 0, 'B'}, {"I,SI", 0, 'I'},
+               {"P,I", 0, 'P'}, {"SP", 0, 'P'}, {"X", 0, 0},       {"P,X", 0, 0}, {nullptr, 0, 0}};
+  for (const auto& c : cases) {
+    GstBuffer* buf = gst_buffer_new();
+    GstGearnnQuality in{"h264", 30, 1, c.slices, -1, c.set};
+    gst_buffer_add_gearnn_quality(buf, &in);
+    GstGearnnQuality out;
+    ASSERT_TRUE(gst_buffer_get_gearnn_quality(buf, &out));
+    EXPECT_EQ(out.frame_type, c.want) << (c.slices ? c.slices : "(none)") << ", set " << int(c.set);
+    gst_buffer_unref(buf);
+  }
+}
+
 }  // namespace

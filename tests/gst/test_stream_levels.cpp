@@ -466,7 +466,8 @@ TEST(StreamLevels, EvalStreamPlaysTheExitsOfEachRepresentation) {
   const std::string with_exits = bundle_with_levels("eval-stream-exits-bundle", levels, {"base.4", "base.6"});
   const std::string common = tool + " --data " + data + " --split val --threads 1 --ladder h264:96x72@30 --work " +
                              dir + "/streams";
-  ASSERT_EQ(run_capturing(common + " --bundle " + with_exits + " --early-exit 0.01,100 -o " + dir + "/report",
+  ASSERT_EQ(run_capturing(common + " --bundle " + with_exits + " --early-exit 0.01,100 --time-rounds 2 -o " + dir +
+                              "/report",
                           dir + "/report.err"),
             0)
       << read_text(dir + "/report.err");
@@ -480,27 +481,35 @@ TEST(StreamLevels, EvalStreamPlaysTheExitsOfEachRepresentation) {
   const std::string section = "## Early exits per representation";
   ASSERT_NE(table.find(section), std::string::npos) << table;
   auto cells_of = [&](const std::string& method) { return table_row(table, section, "| " + rep + " | " + method + " |"); };
+  // Cells: (empty), representation, method, mIoU, ms, time share, MACs share, frames per exit.
   const auto network = cells_of("adaptive");
-  ASSERT_GE(network.size(), 6u) << table;
-  EXPECT_EQ(network[5], " 100.00 ") << "the network's MACs";
+  ASSERT_GE(network.size(), 7u) << table;
+  EXPECT_EQ(network[5], " 100.00 ") << "the adaptive element's own time";
+  EXPECT_EQ(network[6], " 100.00 ") << "the network's MACs";
   const auto all_out = cells_of("adaptive+exits x0.01"), none_out = cells_of("adaptive+exits x100");
-  ASSERT_GE(all_out.size(), 7u) << table;
-  ASSERT_GE(none_out.size(), 7u) << table;
-  EXPECT_LT(std::stod(all_out[5]), 50.0) << "MACs when every frame leaves after base.4";
+  ASSERT_GE(all_out.size(), 8u) << table;
+  ASSERT_GE(none_out.size(), 8u) << table;
+  EXPECT_LT(std::stod(all_out[6]), 50.0) << "MACs when every frame leaves after base.4";
   EXPECT_GT(std::stod(all_out[4]), 0.0) << "ms per frame";
-  EXPECT_EQ(all_out[6], " base.4 6 ") << "frames per exit";
-  EXPECT_GT(std::stod(none_out[5]), 100.0) << "MACs when no frame leaves and every head runs";
-  EXPECT_EQ(none_out[6], " network 6 ") << "frames per exit";
+  EXPECT_GT(std::stod(all_out[5]), 0.0) << "time share";
+  EXPECT_EQ(all_out[7], " base.4 6 ") << "frames per exit";
+  EXPECT_GT(std::stod(none_out[6]), 100.0) << "MACs when no frame leaves and every head runs";
+  EXPECT_EQ(none_out[7], " network 6 ") << "frames per exit";
+  EXPECT_NE(table.find("the median over 2 rounds"), std::string::npos) << table;
 
   const std::string without = bundle_with_levels("eval-stream-no-exits-bundle", levels);
   EXPECT_EQ(run_capturing(common + " --bundle " + without + " --early-exit 1 -o " + dir + "/bad", dir + "/bad.err"), 1);
   EXPECT_NE(read_text(dir + "/bad.err").find("has no early exits"), std::string::npos) << read_text(dir + "/bad.err");
   for (const auto& [scales, message] :
        {std::pair<std::string, std::string>{"0.005", "'0.005' is not a threshold scale from 0.01 to 100"},
-        {"1,2,1", "'1' is given twice"}}) {
+        {"1,2,1", "'1' is given twice"},
+        {"1 --time-rounds 0", "--time-rounds: 0 is not a count of at least 1"}}) {
     EXPECT_EQ(run_capturing(common + " --bundle " + with_exits + " --early-exit " + scales + " -o " + dir + "/bad",
                             dir + "/bad.err"),
               2);
     EXPECT_NE(read_text(dir + "/bad.err").find(message), std::string::npos) << read_text(dir + "/bad.err");
   }
+  EXPECT_EQ(run_capturing(common + " --bundle " + with_exits + " --time-rounds 2 -o " + dir + "/bad", dir + "/bad.err"), 2);
+  EXPECT_NE(read_text(dir + "/bad.err").find("--time-rounds times the plays of --early-exit"), std::string::npos)
+      << read_text(dir + "/bad.err");
 }

@@ -193,7 +193,6 @@ TEST(H264Slice, GarbageAndTruncationGiveNothing) {
   EXPECT_FALSE(reader.read_avcc(bad_avcc.data(), bad_avcc.size()));
 }
 
-
 TEST(H264QualityWindow, IFramesCountOnlyAlone) {
   H264QualityWindow w(4);
   EXPECT_FALSE(w.value());
