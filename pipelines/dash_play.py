@@ -380,8 +380,14 @@ def main():
         switches.append((int(frame), bps))
     if args.throttle and (not args.serve or switches or args.start_bps != "0"):
         ap.error("--throttle needs --serve and excludes --switch and --start-bps (dashdemux2 measures the rate)")
-    if not 0.01 <= args.exit_threshold_scale <= 100:
-        ap.error("--exit-threshold-scale must be from 0.01 to 100 (gearnn's range)")
+    if args.early_exit:
+        Gst.init(None)
+        element = Gst.ElementFactory.make("gearnn", None)
+        if element is None:
+            ap.error("the gearnn element is not available (is GST_PLUGIN_PATH set?)")
+        spec = element.find_property("exit-threshold-scale")
+        if not spec.minimum <= args.exit_threshold_scale <= spec.maximum:
+            ap.error(f"--exit-threshold-scale must be from {spec.minimum:g} to {spec.maximum:g} (gearnn's range)")
     if args.target_miou and not args.throttle:
         ap.error("--target-miou needs --serve and --throttle (the bytes served are counted there)")
     try:

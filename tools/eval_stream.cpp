@@ -158,11 +158,15 @@ struct Played {
   explicit Played(int classes) : confusion(classes) {}
 };
 
-// The element's exit-threshold-scale range; GStreamer would keep 1 for a value outside it.
-constexpr double kMinExitScale = 0.01, kMaxExitScale = 100;
-
+// Scales within the element's exit-threshold-scale range (read from the
+// element: GStreamer would keep the default for a value outside it).
 std::vector<double> threshold_scales(const std::string& text) {
-  std::vector<double> out = parse_number_list("--early-exit", text, kMinExitScale, kMaxExitScale, "threshold scale");
+  GstElement* element = gst_element_factory_make("gearnn", nullptr);
+  if (!element) throw Error("cannot make a gearnn element");
+  const auto* range = G_PARAM_SPEC_DOUBLE(g_object_class_find_property(G_OBJECT_GET_CLASS(element), "exit-threshold-scale"));
+  const double min = range->minimum, max = range->maximum;
+  gst_object_unref(element);
+  std::vector<double> out = parse_number_list("--early-exit", text, min, max, "threshold scale");
   for (size_t i = 0; i < out.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (std::abs(out[i] - out[j]) < 1e-9) {
@@ -309,14 +313,12 @@ int run(int argc, char** argv) {
     }
     const size_t rounds = exit_scales.empty() ? 1 : time_rounds;
     std::vector<std::optional<Played>> played(settings.size());
-    std::vector<std::vector<double>> round_ms(settings.size());
-    for (size_t r = 0; r < rounds; ++r)
-      for (size_t k = 0; k < settings.size(); ++k) {
-        const size_t i = (k + r) % settings.size();
-        Played p = play(stream, data, settings[i], classes);
-        round_ms[i].push_back(p.ms_per_frame);
-        if (!played[i]) played[i] = std::move(p);
-      }
+    const auto round_ms = time_in_rounds(settings.size(), rounds, [&](size_t i) {
+      Played p = play(stream, data, settings[i], classes);
+      const double ms = p.ms_per_frame;
+      if (!played[i]) played[i] = std::move(p);
+      return ms;
+    });
     const Played& adaptive = *played[0];
     rows.push_back(row("adaptive", name, adaptive.confusion, resident));
     const double frames = double(data.size());
@@ -328,14 +330,12 @@ int run(int argc, char** argv) {
       std::ostringstream method;
       method << "adaptive+exits x" << settings[i].exit_scale;
       rows.push_back(row(method.str(), name, exits.confusion, resident));
-      std::vector<double> shares;
-      for (size_t r = 0; r < rounds; ++r)
-        if (round_ms[0][r] > 0) shares.push_back(round_ms[i][r] / round_ms[0][r]);
+      const double share = paired_share(round_ms[i], round_ms[0]);
       std::string per_exit;
       for (const auto& [exit, n] : exits.frames_per_exit)
         per_exit += (per_exit.empty() ? "" : ", ") + exit + " " + std::to_string(n);
       exits_table << "| " << name << " | " << method.str() << " | " << fixed(exits.confusion.miou()) << " | "
-                  << fixed(median(round_ms[i])) << " | " << (shares.empty() ? "-" : fixed(100 * median(shares))) << " | "
+                  << fixed(median(round_ms[i])) << " | " << (share > 0 ? fixed(100 * share) : "-") << " | "
                   << fixed(100 * exits.compute_sum / frames) << " | " << per_exit << " |\n";
     }
     if (!switching.empty()) {

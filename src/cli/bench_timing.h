@@ -19,6 +19,30 @@ inline double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// Runs `run(i)` (which returns a time) for every i below `count`, in
+// `rounds` rounds, each round starting one item later than the one before,
+// so that a slow spell of a shared machine falls on every item alike.
+// Returns each item's times, one per round.
+template <class Run>
+std::vector<std::vector<double>> time_in_rounds(size_t count, size_t rounds, Run run) {
+  std::vector<std::vector<double>> times(count);
+  for (size_t r = 0; r < rounds; ++r)
+    for (size_t k = 0; k < count; ++k) {
+      const size_t i = (k + r) % count;
+      times[i].push_back(run(i));
+    }
+  return times;
+}
+
+// The median over rounds of `item`'s time over `reference`'s in the same
+// round (rounds where the reference took no time left out); 0 if none is left.
+inline double paired_share(const std::vector<double>& item, const std::vector<double>& reference) {
+  std::vector<double> shares;
+  for (size_t r = 0; r < item.size() && r < reference.size(); ++r)
+    if (reference[r] > 0) shares.push_back(item[r] / reference[r]);
+  return median(shares);
+}
+
 inline double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 inline double millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 

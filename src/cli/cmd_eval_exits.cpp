@@ -138,30 +138,26 @@ Measured score(Models& models, const Method& method, const std::vector<RgbImage>
   return m;
 }
 
-// Times every row in `rounds` rounds. Each round runs each method over all
-// the frames (after one warm-up frame), starting one method later than the
-// round before, so that a slow spell of a shared machine falls on every
-// method alike; a row's share of the network's time is taken within a round.
+// Times every row in `rounds` rounds (time_in_rounds), each run over all
+// the frames after one warm-up frame; a row's share is paired with the
+// network row of the same adaptor use within each round.
 void time_rounds(Models& models, std::vector<Measured>& rows, const std::vector<RgbImage>& frames, size_t rounds) {
   std::vector<uint8_t> classes;
   RgbImage small;
-  for (size_t r = 0; r < rounds; ++r)
-    for (size_t k = 0; k < rows.size(); ++k) {
-      Measured& m = rows[(k + r) % rows.size()];
-      AdaptiveModel& model = models.configure(m.method);
-      segment(model, m.method, frames[0], small, classes);
-      const auto t0 = std::chrono::steady_clock::now();
-      for (const RgbImage& frame : frames) segment(model, m.method, frame, small, classes);
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      m.round_ms.push_back(1000 * seconds / double(frames.size()));
-    }
+  const auto times = time_in_rounds(rows.size(), rounds, [&](size_t i) {
+    const Method& method = rows[i].method;
+    AdaptiveModel& model = models.configure(method);
+    segment(model, method, frames[0], small, classes);
+    const auto t0 = Clock::now();
+    for (const RgbImage& frame : frames) segment(model, method, frame, small, classes);
+    return millis(Clock::now() - t0) / double(frames.size());
+  });
+  for (size_t i = 0; i < rows.size(); ++i) rows[i].round_ms = times[i];
   for (Measured& m : rows) {
     const auto network = std::find_if(rows.begin(), rows.end(), [&](const Measured& n) {
       return n.method.family == "network" && n.method.no_adaptor == m.method.no_adaptor;
     });
-    std::vector<double> shares;
-    for (size_t r = 0; r < rounds; ++r) shares.push_back(m.round_ms[r] / network->round_ms[r]);
-    m.time_fraction = median(shares);
+    m.time_fraction = paired_share(m.round_ms, network->round_ms);
   }
 }
 
