@@ -29,7 +29,7 @@ CommandSpec spec() {
        {"--full-epochs", "N", "epochs of whole-model fine-tuning (default 4)"},
        {"--full-lr", "LR", "its learning rate (default 0.001)"},
        {"--adaptor-epochs", "N", "epochs of adaptor-only fine-tuning (default 4)"},
-       {"--adaptor-lr", "LR", "its learning rate (default 0.001)"},
+       {"--adaptor-lr", "LR", "its learning rate (default 0.1)"},
        {"--batch", "N", "batch size (default 8)"},
        {"--seed", "S", "random seed (default 1)"},
        {"--switching-out", "DIR", "where the fine-tuned whole models go (default BUNDLE.switching)"},
@@ -62,7 +62,7 @@ int run_adapt(const std::vector<std::string>& argv) {
   o.full_epochs = args.get_int("--full-epochs", 4);
   o.full_lr = args.get_double("--full-lr", 0.001);
   o.adaptor_epochs = args.get_int("--adaptor-epochs", 4);
-  o.adaptor_lr = args.get_double("--adaptor-lr", 0.001);
+  o.adaptor_lr = args.get_double("--adaptor-lr", 0.1);
   o.batch_size = args.get_int("--batch", 8);
   o.seed = uint64_t(args.get_int("--seed", 1));
   o.threads = apply_threads(args);
