@@ -52,18 +52,18 @@ int run_adapt(const std::vector<std::string>& argv) {
     std::cout << help_text(s);
     return 0;
   }
-  AdaptOptions o;
+  AdaptOptions o;  // its initial values are the defaults the help text names
   o.base_bundle = args.require("--base");
   o.output = args.require("--output");
   o.levels = level_spec_option(args, "--levels");
-  o.budget = args.get("--budget", "0.2%");
+  o.budget = args.get("--budget", o.budget);
   if (args.has("--base-level")) o.base_level = setting_option(args, "--base-level").text();
   if (args.has("--only-level")) o.only_level = setting_option(args, "--only-level").text();
-  o.full_epochs = args.get_int("--full-epochs", 4);
-  o.full_lr = args.get_double("--full-lr", 0.001);
-  o.adaptor_epochs = args.get_int("--adaptor-epochs", 4);
-  o.adaptor_lr = args.get_double("--adaptor-lr", 0.1);
-  o.batch_size = args.get_int("--batch", 8);
+  o.full_epochs = args.get_int("--full-epochs", o.full_epochs);
+  o.full_lr = args.get_double("--full-lr", o.full_lr);
+  o.adaptor_epochs = args.get_int("--adaptor-epochs", o.adaptor_epochs);
+  o.adaptor_lr = args.get_double("--adaptor-lr", o.adaptor_lr);
+  o.batch_size = args.get_int("--batch", o.batch_size);
   o.seed = uint64_t(args.get_int("--seed", 1));
   o.threads = apply_threads(args);
   o.workers = args.get_int("--workers", 2);
