@@ -21,10 +21,13 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// The named order first, then whatever else the rows hold, in row order.
+// The named entries that some row has, in their order, then the rows' others:
+// a method named but never scored gets no row of dashes.
 std::vector<std::string> ordered(const std::vector<std::string>& named, const std::vector<ResultRow>& rows,
                                  std::string ResultRow::*field) {
-  std::vector<std::string> out = named;
+  std::vector<std::string> out;
+  for (const auto& n : named)
+    if (std::any_of(rows.begin(), rows.end(), [&](const ResultRow& r) { return r.*field == n; })) out.push_back(n);
   for (const auto& r : rows)
     if (std::find(out.begin(), out.end(), r.*field) == out.end()) out.push_back(r.*field);
   return out;

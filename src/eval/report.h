@@ -19,8 +19,10 @@ struct ResultRow {
 struct ReportInfo {
   std::string title;
   std::vector<std::string> class_names;
-  std::vector<std::string> level_order;   // x axis and table columns; levels not named here follow in row order
-  std::vector<std::string> method_order;  // table rows and plot lines; likewise
+  // Order of the x axis and table columns, and of the table rows and plot lines: a name no row has is
+  // left out; the rows' names not given here follow in row order.
+  std::vector<std::string> level_order;
+  std::vector<std::string> method_order;
   std::string notes_markdown;             // appended to report.md as it is
 };
 

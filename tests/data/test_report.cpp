@@ -111,6 +111,19 @@ TEST(Report, MissingLevelsAndOddNames) {
   EXPECT_GT(fs::file_size(dir + "/plot.png"), 0u);
 }
 
+TEST(Report, NamesWithoutRowsAreLeftOut) {
+  const std::string dir = scratch_dir("report-unscored");
+  ReportInfo i = info();
+  i.method_order = {"original", "switching", "gearnn"};  // switching never scored
+  i.level_order = {"q5", "q10", "q50", "q100"};          // nor is q5
+  write_report(dir, i, rows());
+  const std::string md = read_file(dir + "/report.md");
+  EXPECT_EQ(md.find("switching"), std::string::npos) << md;
+  EXPECT_NE(md.find("| method | q10 | q50 | q100 | average |"), std::string::npos) << md;
+  const auto j = nlohmann::json::parse(read_file(dir + "/results.json"));
+  EXPECT_EQ(j["levels"], (std::vector<std::string>{"q10", "q50", "q100"}));
+}
+
 TEST(Report, BadRowsAndMissingGnuplot) {
   const std::string dir = scratch_dir("report-bad");
   std::vector<ResultRow> twice = rows();
