@@ -16,19 +16,18 @@ set key outside right center
 plot 'plot.dat' using 1:2 with linespoints linewidth 2 pointsize 1.2 title 'adaptive', \
      'plot.dat' using 1:3 with linespoints linewidth 2 pointsize 1.2 title 'base', \
      'plot.dat' using 1:4 with linespoints linewidth 2 pointsize 1.2 title 'oracle', \
-     'plot.dat' using 1:5 with linespoints linewidth 2 pointsize 1.2 title 'switching', \
-     'plot.dat' using 1:6 with linespoints linewidth 2 pointsize 1.2 title 'adaptive+exits x0.95', \
-     'plot.dat' using 1:7 with linespoints linewidth 2 pointsize 1.2 title 'adaptive+exits x1', \
-     'plot.dat' using 1:8 with linespoints linewidth 2 pointsize 1.2 title 'adaptive+exits x1.02', \
-     'plot.dat' using 1:9 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:480x360@18', \
-     'plot.dat' using 1:10 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:480x360@28', \
-     'plot.dat' using 1:11 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:480x360@38', \
-     'plot.dat' using 1:12 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:320x240@18', \
-     'plot.dat' using 1:13 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:320x240@28', \
-     'plot.dat' using 1:14 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:320x240@38', \
-     'plot.dat' using 1:15 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:240x180@18', \
-     'plot.dat' using 1:16 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:240x180@28', \
-     'plot.dat' using 1:17 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:240x180@38'
+     'plot.dat' using 1:5 with linespoints linewidth 2 pointsize 1.2 title 'adaptive+exits x0.95', \
+     'plot.dat' using 1:6 with linespoints linewidth 2 pointsize 1.2 title 'adaptive+exits x1', \
+     'plot.dat' using 1:7 with linespoints linewidth 2 pointsize 1.2 title 'adaptive+exits x1.02', \
+     'plot.dat' using 1:8 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:480x360@18', \
+     'plot.dat' using 1:9 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:480x360@28', \
+     'plot.dat' using 1:10 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:480x360@38', \
+     'plot.dat' using 1:11 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:320x240@18', \
+     'plot.dat' using 1:12 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:320x240@28', \
+     'plot.dat' using 1:13 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:320x240@38', \
+     'plot.dat' using 1:14 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:240x180@18', \
+     'plot.dat' using 1:15 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:240x180@28', \
+     'plot.dat' using 1:16 with linespoints linewidth 2 pointsize 1.2 title 'fixed:h264:240x180@38'
 set output
 set terminal svg size 960,540 noenhanced font 'sans,11' background rgb 'white'
 set output 'plot.svg'
