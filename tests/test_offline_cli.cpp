@@ -1,5 +1,6 @@
 // The offline commands as a user runs them: train a base, adapt it, make the
 // baselines, evaluate all five methods; on synthetic scenes, in seconds.
+#include "experiment/adapt.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
@@ -153,6 +154,19 @@ TEST(OfflineCli, TrainAdaptBaselinesEval) {
 // tensor file), and the level named gets thresholds of its own, chosen on its
 // distorted frames: with no loss allowed they lose none of its mIoU, with any loss
 // allowed every frame leaves at the first exit. Unknown levels are named.
+TEST(OfflineCli, AdaptHelpNamesTheDefaultsItUses) {
+  const std::string log = gearnn::testing::scratch_dir("adapt-help") + "/help.txt";
+  ASSERT_EQ(gearnn_cli("adapt --help", log), 0) << slurp(log);
+  const std::string help = slurp(log);
+  const gearnn::AdaptOptions d;
+  std::ostringstream expected;
+  expected << "adaptor-only fine-tuning (default " << d.adaptor_epochs << ")";
+  EXPECT_NE(help.find(expected.str()), std::string::npos) << help;
+  expected.str("");
+  expected << "--adaptor-lr LR           its learning rate (default " << d.adaptor_lr << ")";
+  EXPECT_NE(help.find(expected.str()), std::string::npos) << help;
+}
+
 TEST(OfflineCli, LevelThresholdsOnDistortedFrames) {
   if (env("GEARNN_CLI").empty()) GTEST_SKIP() << "GEARNN_CLI is not set (run through meson test)";
   const std::string dir = gearnn::testing::scratch_dir("cli-level-thresholds");

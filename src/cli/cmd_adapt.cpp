@@ -5,11 +5,21 @@
 #include "offline_options.h"
 
 #include <iostream>
+#include <sstream>
 
 namespace gearnn::cli {
 namespace {
 
+// The help names AdaptOptions' initial values, so it cannot drift from the defaults used.
+template <typename T>
+std::string with_default(const std::string& help, const T& value) {
+  std::ostringstream out;
+  out << help << " (default " << value << ")";
+  return out.str();
+}
+
 CommandSpec spec() {
+  const AdaptOptions d;
   CommandSpec s{
       "gearnn adapt --base BUNDLE --data ROOT --levels SPEC [--budget 0.2%] -o BUNDLE [options]",
       "Builds a GearNN bundle (Algorithm 1). For each level of SPEC: fine-tunes the\n"
@@ -22,16 +32,16 @@ CommandSpec spec() {
       "A rerun resumes: finished levels and epochs are kept in the work folder.",
       {{"--base", "BUNDLE", "the trained base"},
        {"--levels", "SPEC", "distortion levels"},
-       {"--budget", "B", "adaptor budget: a percentage of the base (0.2%) or a count (default 0.2%)"},
+       {"--budget", "B", with_default("adaptor budget: a percentage of the base (0.2%) or a count", d.budget)},
        {"--base-level", "SETTING", "a level of SPEC that runs the base as it is (no adaptor)"},
        {"--only-level", "SETTING", "compute only this level (merge results with 'gearnn bundle merge')"},
        {"--split", "S", "training split (default train)"},
-       {"--full-epochs", "N", "epochs of whole-model fine-tuning (default 4)"},
-       {"--full-lr", "LR", "its learning rate (default 0.001)"},
-       {"--adaptor-epochs", "N", "epochs of adaptor-only fine-tuning (default 4)"},
-       {"--adaptor-lr", "LR", "its learning rate (default 0.1)"},
-       {"--batch", "N", "batch size (default 8)"},
-       {"--seed", "S", "random seed (default 1)"},
+       {"--full-epochs", "N", with_default("epochs of whole-model fine-tuning", d.full_epochs)},
+       {"--full-lr", "LR", with_default("its learning rate", d.full_lr)},
+       {"--adaptor-epochs", "N", with_default("epochs of adaptor-only fine-tuning", d.adaptor_epochs)},
+       {"--adaptor-lr", "LR", with_default("its learning rate", d.adaptor_lr)},
+       {"--batch", "N", with_default("batch size", d.batch_size)},
+       {"--seed", "S", with_default("random seed", d.seed)},
        {"--switching-out", "DIR", "where the fine-tuned whole models go (default BUNDLE.switching)"},
        {"--work", "DIR", "per-level work folder (default BUNDLE.work)"},
        {"--quiet", "", "no progress line"},
@@ -52,7 +62,7 @@ int run_adapt(const std::vector<std::string>& argv) {
     std::cout << help_text(s);
     return 0;
   }
-  AdaptOptions o;  // its initial values are the defaults the help text names
+  AdaptOptions o;  // its initial values are the defaults
   o.base_bundle = args.require("--base");
   o.output = args.require("--output");
   o.levels = level_spec_option(args, "--levels");
@@ -64,7 +74,7 @@ int run_adapt(const std::vector<std::string>& argv) {
   o.adaptor_epochs = args.get_int("--adaptor-epochs", o.adaptor_epochs);
   o.adaptor_lr = args.get_double("--adaptor-lr", o.adaptor_lr);
   o.batch_size = args.get_int("--batch", o.batch_size);
-  o.seed = uint64_t(args.get_int("--seed", 1));
+  o.seed = uint64_t(args.get_int("--seed", int(o.seed)));
   o.threads = apply_threads(args);
   o.workers = args.get_int("--workers", 2);
   o.device = args.get("--device", "cpu");
