@@ -1,8 +1,9 @@
 // gearnn-eval-stream: a bundle's accuracy measured through the elements.
 // A labelled split is encoded as a ladder of H.264 representations (the
-// offline encoder's recipe, as services encode), or given as files encoded
-// elsewhere; each representation is played through
-// parsebin ! h264parse ! gearnnquality ! avdec_h264 ! gearnn, and the
+// offline encoder's recipe, as services encode) or of JPEG qualities (the
+// offline JPEG encoder, one image per frame as an MJPEG camera sends), or
+// given as files encoded elsewhere; each representation is played through
+// ... ! gearnnquality ! decoder ! gearnn (tools/stream_player.h), and the
 // masks are scored against the labels at the labels' resolution: the
 // adaptive element, the element fixed on the base level, and the element
 // fixed on each level in turn (the best of them is the oracle). A local DASH
@@ -12,6 +13,7 @@
 #include "cli/offline_options.h"
 #include "distort/apply.h"
 #include "distort/h264.h"
+#include "distort/jpeg.h"
 #include "error.h"
 #include "experiment/adapt.h"
 #include "eval/confusion.h"
@@ -43,10 +45,11 @@ CommandSpec spec() {
   CommandSpec s{
       "gearnn-eval-stream --data ROOT --bundle BUNDLE (--ladder SPEC | --streams LIST | --mpd FILE) -o REPORT_DIR\n"
       "  [options]",
-      "Encodes the split's frames, in order, as one H.264 stream per representation\n"
-      "of SPEC (h264 settings: h264:480x360@22,320x240@400k,...), or takes the\n"
-      "representations as files (--streams) or from a local DASH MPD (--mpd: each\n"
-      "video representation, named WxH@<bandwidth>k), plays each through the gearnn\n"
+      "Encodes the split's frames, in order, as one stream per representation of\n"
+      "SPEC (h264 settings: h264:480x360@22,320x240@400k,...; or JPEG qualities:\n"
+      "jpeg:10,50,90, one JPEG image per frame), or takes the representations as\n"
+      "files (--streams) or from a local DASH MPD (--mpd: each video\n"
+      "representation, named WxH@<bandwidth>k), plays each through the gearnn\n"
       "elements, and scores the masks. Rows: adaptive (level-source=auto),\n"
       "base (fixed on the bundle's level without adaptor), oracle (the best fixed\n"
       "level in hindsight, per representation), fixed:<level> for every level, and\n"
@@ -57,9 +60,10 @@ CommandSpec spec() {
       "Writes the formats of gearnn eval, with a table of the levels chosen.",
       {{"--split", "S", "split to score (default val)"},
        {"--bundle", "BUNDLE", "the bundle played by gearnn"},
-       {"--ladder", "SPEC", "representations, as H.264 distortion settings"},
+       {"--ladder", "SPEC", "representations, as H.264 or JPEG distortion settings"},
        {"--streams", "LIST", "representations as files instead: NAME=FILE,... (H.264: Annex B, MP4, MKV, "
-                             "MPEG-TS; the split's frames in list order)"},
+                             "MPEG-TS; a FILE ending .mjpeg or .mjpg: JPEG images one after another; the split's "
+                             "frames in list order)"},
        {"--mpd", "FILE", "representations from a static DASH MPD on disk (SegmentTemplate or one file each)"},
        {"--switching", "DIR", "whole models per level (gearnn adapt's --switching-out)"},
        {"--early-exit", "S,..", "threshold scales at which to play the bundle's exits too (e.g. 0.95,1,1.02)"},
@@ -76,14 +80,24 @@ CommandSpec spec() {
   return s;
 }
 
-// Encodes the dataset's images, in order, to an Annex B file at `setting`.
+// Encodes the dataset's images, in order, at `setting`: H.264 to an Annex B
+// file, JPEG as one image after another (each as gearnn distort encodes it).
 void encode(const Dataset& data, const DistortionSetting& setting, int fps, const std::string& path) {
   std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
   if (!out) throw Error(path + ": cannot write");
-  h264_roundtrip_stream(
-      data.size(), [&](size_t i) { return data.load_image(i); }, [](size_t, RgbImage&&, const H264FrameQp&) {},
-      h264_rate_of(setting), setting.size, fps,
-      [&](const uint8_t* bytes, size_t size) { out.write(reinterpret_cast<const char*>(bytes), std::streamsize(size)); });
+  const auto write = [&](const uint8_t* bytes, size_t size) {
+    out.write(reinterpret_cast<const char*>(bytes), std::streamsize(size));
+  };
+  if (setting.kind == DistortionSetting::Kind::jpeg) {
+    for (size_t i = 0; i < data.size(); ++i) {
+      const std::vector<uint8_t> image = encode_jpeg(data.load_image(i), setting.jpeg_quality);
+      write(image.data(), image.size());
+    }
+  } else {
+    h264_roundtrip_stream(
+        data.size(), [&](size_t i) { return data.load_image(i); }, [](size_t, RgbImage&&, const H264FrameQp&) {},
+        h264_rate_of(setting), setting.size, fps, write);
+  }
   out.close();
   if (!out) throw Error(path + ": write error");
   fs::rename(path + ".tmp", path);
@@ -94,15 +108,25 @@ struct Representation {
   std::string name;
   std::optional<DistortionSetting> setting;
   std::string file;
+  tools::StreamCodec codec = tools::StreamCodec::h264;
 };
 
 std::vector<Representation> encoded_ladder(const std::vector<DistortionSetting>& ladder) {
   std::vector<Representation> out;
   for (const auto& r : ladder) {
-    if (r.kind != DistortionSetting::Kind::h264) throw UsageError("--ladder takes h264 settings, not " + r.text());
-    out.push_back({r.text().substr(5), r, ""});  // the name without "h264:"
+    if (r.kind == DistortionSetting::Kind::h264)
+      out.push_back({r.text().substr(5), r, "", tools::StreamCodec::h264});  // the name without "h264:"
+    else if (r.kind == DistortionSetting::Kind::jpeg)
+      out.push_back({r.text(), r, "", tools::StreamCodec::jpeg});
+    else
+      throw UsageError("--ladder takes h264 or jpeg settings, not " + r.text());
   }
   return out;
+}
+
+tools::StreamCodec codec_of_file(const std::string& path) {
+  const std::string ext = fs::path(path).extension().string();
+  return ext == ".mjpeg" || ext == ".mjpg" ? tools::StreamCodec::jpeg : tools::StreamCodec::h264;
 }
 
 // "NAME=FILE,NAME=FILE": every file a readable regular file, names unique.
@@ -117,6 +141,7 @@ std::vector<Representation> given_files(const std::string& list) {
     if (eq == 0 || eq == std::string::npos || eq + 1 == item.size())
       throw UsageError("--streams: '" + item + "' is not NAME=FILE");
     Representation r{item.substr(0, eq), std::nullopt, item.substr(eq + 1)};
+    r.codec = codec_of_file(r.file);
     std::error_code ec;
     if (!fs::is_regular_file(r.file, ec)) throw Error(r.file + ": not a regular file (--streams " + r.name + ")");
     if (!std::ifstream(r.file)) throw Error(r.file + ": cannot read (--streams " + r.name + ")");
@@ -150,8 +175,8 @@ struct Played {
   ConfusionMatrix confusion;
   std::map<std::string, size_t> frames_per_level;
   size_t switches = 0;
-  double qp_sum = 0;
-  size_t qp_frames = 0;
+  double qp_sum = 0, jpeg_quality_sum = 0;
+  size_t qp_frames = 0, jpeg_frames = 0;
   double ms_per_frame = 0;                      // wall clock from the first frame out to the last
   double compute_sum = 0;                       // with early exits: the frames' shares of the network's MACs
   std::map<std::string, size_t> frames_per_exit;  // with early exits; "network" for frames that left none
@@ -177,12 +202,13 @@ std::vector<double> threshold_scales(const std::string& text) {
   return out;
 }
 
-Played play(const std::string& stream, const Dataset& data, const tools::PlayOptions& o, int classes) {
+Played play(const Representation& rep, const std::string& stream, const Dataset& data, const tools::PlayOptions& o,
+            int classes) {
   Played p(classes);
   size_t index = 0;
   std::string last_level;
   std::chrono::steady_clock::time_point first, last;
-  tools::play_h264_file(stream, o, [&](const GstGearnnSegmentation& seg) {
+  tools::play_file(stream, rep.codec, o, [&](const GstGearnnSegmentation& seg) {
     last = std::chrono::steady_clock::now();
     if (index == 0) first = last;
     if (index >= data.size())
@@ -197,6 +223,10 @@ Played play(const std::string& stream, const Dataset& data, const tools::PlayOpt
     if (seg.measured & GST_GEARNN_MEASURED_H264_QP) {
       p.qp_sum += seg.measured_qp;
       ++p.qp_frames;
+    }
+    if (seg.measured & GST_GEARNN_MEASURED_JPEG_QUALITY) {
+      p.jpeg_quality_sum += seg.measured_jpeg_quality;
+      ++p.jpeg_frames;
     }
     if (seg.has_compute_fraction) {
       p.compute_sum += seg.compute_fraction;
@@ -226,6 +256,14 @@ std::string fixed(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", v);
   return buf;
+}
+
+// The mean of what gearnnquality read from the stream ("33.10"; "-" when
+// nothing), named ("QP 33.10", "JPEG 30.00") where a ladder mixes codecs.
+std::string mean_measured(const Played& p, bool named) {
+  if (p.qp_frames) return (named ? "QP " : "") + fixed(p.qp_sum / double(p.qp_frames));
+  if (p.jpeg_frames) return (named ? "JPEG " : "") + fixed(p.jpeg_quality_sum / double(p.jpeg_frames));
+  return "-";
 }
 
 int run(int argc, char** argv) {
@@ -278,10 +316,14 @@ int run(int argc, char** argv) {
     switching = (fs::path(work) / "switching-bundle").string();
     write_switching_bundle(bundle, args.get("--switching"), switching);
   }
+  bool has_h264 = false, has_jpeg = false;
+  for (const Representation& r : representations) (r.codec == tools::StreamCodec::jpeg ? has_jpeg : has_h264) = true;
+  const bool mixed_codecs = has_h264 && has_jpeg;
   std::vector<ResultRow> rows;
   std::ostringstream table;
   table << "## Levels chosen by the adaptive element\n\n"
-        << "| representation | mean measured QP | switches | frames per level | oracle level |\n"
+        << "| representation | mean measured " << (mixed_codecs ? "quality" : has_jpeg ? "JPEG quality" : "QP")
+        << " | switches | frames per level | oracle level |\n"
         << "|---|---:|---:|---|---|\n";
   std::ostringstream exits_table;
   exits_table << "## Early exits per representation\n\n"
@@ -292,8 +334,9 @@ int run(int argc, char** argv) {
   for (const Representation& rep : representations) {
     const std::string& name = rep.name;
     rep_names.push_back(name);
+    const std::string extension = rep.codec == tools::StreamCodec::jpeg ? ".mjpeg" : ".h264";
     const std::string stream =
-        rep.file.empty() ? (fs::path(work) / (file_safe_name(name) + ".h264")).string() : rep.file;
+        rep.file.empty() ? (fs::path(work) / (file_safe_name(name) + extension)).string() : rep.file;
     if (rep.file.empty() && !fs::exists(stream)) encode(data, *rep.setting, fps, stream);
     std::fprintf(stderr, "%s: playing %zu frames\n", name.c_str(), data.size());
 
@@ -314,7 +357,7 @@ int run(int argc, char** argv) {
     const size_t rounds = exit_scales.empty() ? 1 : time_rounds;
     std::vector<std::optional<Played>> played(settings.size());
     const auto round_ms = time_in_rounds(settings.size(), rounds, [&](size_t i) {
-      Played p = play(stream, data, settings[i], classes);
+      Played p = play(rep, stream, data, settings[i], classes);
       const double ms = p.ms_per_frame;
       if (!played[i]) played[i] = std::move(p);
       return ms;
@@ -341,14 +384,14 @@ int run(int argc, char** argv) {
     if (!switching.empty()) {
       tools::PlayOptions w = o;
       w.bundle = switching;
-      rows.push_back(row("switching", name, play(stream, data, w, classes).confusion, switching_resident));
+      rows.push_back(row("switching", name, play(rep, stream, data, w, classes).confusion, switching_resident));
     }
     o.level_source = "fixed";
     const ResultRow* best = nullptr;
     const size_t first_fixed = rows.size();
     for (const LevelSpec& level : m.levels) {
       o.level = level.name;
-      rows.push_back(row("fixed:" + level.name, name, play(stream, data, o, classes).confusion, resident));
+      rows.push_back(row("fixed:" + level.name, name, play(rep, stream, data, o, classes).confusion, resident));
     }
     for (size_t i = first_fixed; i < rows.size(); ++i)
       if (!best || rows[i].miou > best->miou) best = &rows[i];
@@ -362,9 +405,7 @@ int run(int argc, char** argv) {
     rows.push_back(base);
     std::string levels;
     for (const auto& [level, n] : adaptive.frames_per_level) levels += (levels.empty() ? "" : ", ") + level + " " + std::to_string(n);
-    table << "| " << name << " | "
-          << (adaptive.qp_frames ? fixed(adaptive.qp_sum / double(adaptive.qp_frames)) : std::string("-")) << " | "
-          << adaptive.switches << " | " << levels << " | " << best_level << " |\n";
+    table << "| " << name << " | " << mean_measured(adaptive, mixed_codecs) << " | " << adaptive.switches << " | " << levels << " | " << best_level << " |\n";
     std::fprintf(stderr, "%s: adaptive %.2f, base %.2f, oracle %s %.2f\n", name.c_str(), adaptive.confusion.miou(),
                  base.miou, best_level.c_str(), oracle.miou);
   }
@@ -384,13 +425,20 @@ int run(int argc, char** argv) {
           << "compare them within this table. MACs count the trunk, the exit heads each frame ran and the "
           << "classifier, as a share of the network's.\n\n";
   notes << "Each representation is the split's " << data.size() << " frames in list order, ";
-  if (args.has("--ladder"))
-    notes << "encoded at " << fps << " frames/s by `" << h264_recipe() << "`";
-  else if (args.has("--mpd"))
+  if (args.has("--ladder")) {
+    if (has_h264) notes << "H.264 encoded at " << fps << " frames/s by `" << h264_recipe() << "`";
+    if (mixed_codecs) notes << ", ";
+    if (has_jpeg) notes << "JPEG encoded one image per frame as `gearnn distort` encodes (libjpeg, IJG tables, 4:2:0)";
+  } else if (args.has("--mpd")) {
     notes << "read from the video representations of " << args.get("--mpd");
-  else
+  } else {
     notes << "read from the files given (" << args.get("--streams") << ")";
-  notes << ", and played through `parsebin ! h264parse ! gearnnquality ! avdec_h264 ! gearnn` (" << (threads > 0 ? std::to_string(threads) : std::string("default")) << " threads). "
+  }
+  notes << ", and played through ";
+  if (has_h264) notes << "`" << tools::played_through(tools::StreamCodec::h264) << "`";
+  if (mixed_codecs) notes << " (H.264) and ";
+  if (has_jpeg) notes << "`" << tools::played_through(tools::StreamCodec::jpeg) << "`" << (has_h264 ? " (JPEG)" : "");
+  notes << " (" << (threads > 0 ? std::to_string(threads) : std::string("default")) << " threads). "
         << "Masks are scored at the labels' resolution. `base` is the element fixed on level " << base_level
         << "; `oracle` is, per representation, the fixed level that scored best in hindsight.\n\nCommand: `"
         << command_line("gearnn-eval-stream", arguments) << "`, "

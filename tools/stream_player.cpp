@@ -60,14 +60,20 @@ void require_gearnn_plugin() {
   gst_object_unref(f);
 }
 
-void play_h264_file(const std::string& path, const PlayOptions& o,
-                    const std::function<void(const GstGearnnSegmentation&)>& frame) {
+std::string played_through(StreamCodec codec) {
   // parsebin opens the container (or none); the second h264parse hands
   // gearnnquality the byte-stream access units it reads slice headers from.
-  std::string description = "filesrc location=" + quoted(path) +
-                            " ! parsebin ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au"
-                            " ! gearnnquality"
-                            " ! avdec_h264 ! gearnn name=gearnn qos=false bundle=" + quoted(o.bundle) +
+  // jpegdec keeps its default IDCT (ifast), as a user's pipeline would.
+  return codec == StreamCodec::h264
+             ? "parsebin ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! gearnnquality ! "
+               "avdec_h264 ! gearnn"
+             : "jpegparse ! gearnnquality ! jpegdec ! gearnn";
+}
+
+void play_file(const std::string& path, StreamCodec codec, const PlayOptions& o,
+               const std::function<void(const GstGearnnSegmentation&)>& frame) {
+  std::string description = "filesrc location=" + quoted(path) + " ! " + played_through(codec) +
+                            " name=gearnn qos=false bundle=" + quoted(o.bundle) +
                             " level-source=" + o.level_source + " threads=" + std::to_string(o.threads);
   if (!o.level.empty()) description += " level=" + quoted(o.level);
   if (o.early_exit) {
@@ -118,7 +124,8 @@ void play_h264_file(const std::string& path, const PlayOptions& o,
   if (problem.empty()) problem = pipeline_error(pipeline.get(), 0);
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
   // parsebin found streams, but none that h264parse takes.
-  if (problem.find("not-linked") != std::string::npos) problem = "no H.264 video stream in the file (" + problem + ")";
+  if (codec == StreamCodec::h264 && problem.find("not-linked") != std::string::npos)
+    problem = "no H.264 video stream in the file (" + problem + ")";
   if (!problem.empty()) throw Error(path + ": " + problem);
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // Plays a file of H.264 video (an Annex B stream, or MP4, Matroska, MPEG-TS)
-// through the real elements (parsebin ! h264parse ! gearnnquality !
-// avdec_h264 ! gearnn ! appsink) and hands each frame's segmentation meta to
-// a callback, in order.
+// or of JPEG images (one after another, as an MJPEG camera sends them)
+// through the real elements (... ! gearnnquality ! decoder ! gearnn ! appsink)
+// and hands each frame's segmentation meta to a callback, in order.
 #include <functional>
 #include <string>
 
@@ -11,6 +11,8 @@
 #include "gearnnmeta.h"
 
 namespace gearnn::tools {
+
+enum class StreamCodec { h264, jpeg };
 
 struct PlayOptions {
   std::string bundle;
@@ -26,9 +28,13 @@ struct PlayOptions {
 // with a message saying what to set when they cannot.
 void require_gearnn_plugin();
 
+// The elements a file of `codec` is played through, from its parser to
+// gearnn, as gst-launch-1.0 writes them (for reports).
+std::string played_through(StreamCodec codec);
+
 // Throws gearnn::Error (naming the file and the element) when the pipeline
 // cannot be built, posts an error, or ends without EOS.
-void play_h264_file(const std::string& path, const PlayOptions& options,
-                    const std::function<void(const GstGearnnSegmentation&)>& frame);
+void play_file(const std::string& path, StreamCodec codec, const PlayOptions& options,
+               const std::function<void(const GstGearnnSegmentation&)>& frame);
 
 }  // namespace gearnn::tools

@@ -3,7 +3,7 @@
 // avdec_h264 ! gearnn measure the descriptor the offline side computes for
 // their level, a ladder of representations lands on each one's level, and
 // brightness reads the same on the same frames; gearnn-eval-stream scores a
-// ladder it encodes and the same streams given as files alike.
+// ladder it encodes (H.264 or JPEG) and the same streams given as files alike.
 #include "../distort/synthetic.h"
 #include "distort/distort_images.h"
 #include "distort/h264.h"
@@ -28,6 +28,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 namespace fs = std::filesystem;
 using namespace gearnn;
@@ -74,7 +75,7 @@ Measured play(const std::string& stream, const std::string& bundle) {
   tools::PlayOptions o;
   o.bundle = bundle;
   o.threads = 1;
-  tools::play_h264_file(stream, o, [&](const GstGearnnSegmentation& seg) {
+  tools::play_file(stream, tools::StreamCodec::h264, o, [&](const GstGearnnSegmentation& seg) {
     m.levels.push_back(seg.level);
     m.qp.push_back(seg.measured & GST_GEARNN_MEASURED_H264_QP ? seg.measured_qp : -1);
   });
@@ -371,6 +372,57 @@ TEST(StreamLevels, EvalStreamScoresItsLadderAndGivenFilesAlike) {
   EXPECT_NE(read_text(dir + "/bad.err").find(text + ": "), std::string::npos) << read_text(dir + "/bad.err");
   EXPECT_EQ(run_capturing(common + " --ladder h264:96x72@18 --streams a=" + files[0] + " -o " + dir + "/bad",
                           dir + "/bad.err"), 2);
+}
+
+// gearnn-eval-stream --ladder jpeg:...: each representation is one JPEG per
+// frame at its quality, so the element runs that quality's level from the
+// first frame to the last and scores exactly as the level fixed; the stream
+// given back as an .mjpeg file scores the same, and a file of no JPEG is named.
+TEST(StreamLevels, EvalStreamScoresAJpegLadder) {
+  const std::string tool = gearnn::testing::env("GEARNN_EVAL_STREAM");
+  if (tool.empty()) GTEST_SKIP() << "GEARNN_EVAL_STREAM is not set (run through meson test)";
+  const std::string dir = gearnn::testing::scratch_dir("eval-stream-jpeg");
+  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 20, 96, 72);
+  LevelSpec coarse, fine;
+  coarse.name = "q20";
+  coarse.distortion.jpeg_quality = 20;
+  fine.name = "q90";
+  fine.distortion.jpeg_quality = 90;
+  const std::string bundle = bundle_with_levels("eval-stream-jpeg-bundle", {coarse, fine});
+  const std::string common = tool + " --data " + data + " --split val --bundle " + bundle + " --threads 1";
+
+  const auto rows = run_ladder(common, dir, "jpeg:20,90");
+  ASSERT_FALSE(HasFailure());
+  const std::string table = read_text(dir + "/encoded/report.md");
+  EXPECT_NE(table.find("| representation | mean measured JPEG quality |"), std::string::npos) << table;
+  for (const auto& [rep, level, measured] : {std::tuple<std::string, std::string, std::string>{"jpeg:20", "q20", "20"},
+                                             {"jpeg:90", "q90", "90"}}) {
+    SCOPED_TRACE(rep);
+    EXPECT_DOUBLE_EQ(rows.at({"adaptive", rep}), rows.at({"fixed:" + level, rep}));
+    EXPECT_DOUBLE_EQ(rows.at({"base", rep}), rows.at({"fixed:q90", rep}));  // the level without adaptor
+    EXPECT_DOUBLE_EQ(rows.at({"oracle", rep}), std::max(rows.at({"fixed:q20", rep}), rows.at({"fixed:q90", rep})));
+    const auto cells = table_row(table, "## Levels chosen by the adaptive element", "| " + rep + " |");
+    ASSERT_GE(cells.size(), 5u) << table;
+    EXPECT_EQ(cells[2], " " + measured + ".00 ") << "mean measured JPEG quality";
+    EXPECT_EQ(cells[3], " 0 ") << "switches";
+    EXPECT_EQ(cells[4], " " + level + " 20 ") << "frames per level";
+  }
+  // The two representations are not the same pictures: the coarse one's masks differ.
+  EXPECT_NE(rows.at({"fixed:q90", "jpeg:20"}), rows.at({"fixed:q90", "jpeg:90"}));
+
+  const std::string file = dir + "/streams/jpeg_20.mjpeg";
+  ASSERT_TRUE(fs::is_regular_file(file));
+  ASSERT_EQ(run_capturing(common + " --streams given=" + file + " -o " + dir + "/given", dir + "/given.err"), 0)
+      << read_text(dir + "/given.err");
+  const auto given_rows = report_rows(dir + "/given");
+  for (const std::string method : {"adaptive", "base", "oracle", "fixed:q20", "fixed:q90"}) {
+    SCOPED_TRACE(method);
+    EXPECT_DOUBLE_EQ(given_rows.at({method, "given"}), rows.at({method, "jpeg:20"}));
+  }
+  const std::string text = dir + "/not-jpeg.mjpeg";
+  std::ofstream(text) << "not a JPEG\n";
+  EXPECT_EQ(run_capturing(common + " --streams a=" + text + " -o " + dir + "/bad", dir + "/bad.err"), 1);
+  EXPECT_NE(read_text(dir + "/bad.err").find(text + ": "), std::string::npos) << read_text(dir + "/bad.err");
 }
 
 // gearnn-eval-stream --mpd: a two-representation ladder muxed into DASH by
