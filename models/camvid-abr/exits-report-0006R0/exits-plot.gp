@@ -1,7 +1,7 @@
 set terminal svg size 800,480 noenhanced font 'sans,11' background rgb 'white'
 set output 'exits-plot.svg'
 set title 'mIoU against time per frame'
-set xlabel 'mean time per frame (ms)'
+set xlabel 'time per frame (ms, median over rounds)'
 set ylabel 'mIoU (%)'
 set grid
 set key outside right center

@@ -21,20 +21,25 @@ plot 'plot.dat' using 1:2 with linespoints linewidth 2 pointsize 1.2 title 'netw
      'plot.dat' using 1:7 with linespoints linewidth 2 pointsize 1.2 title 'flexdnn x1.02', \
      'plot.dat' using 1:8 with linespoints linewidth 2 pointsize 1.2 title 'branchynet x1.02', \
      'plot.dat' using 1:9 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.5', \
-     'plot.dat' using 1:10 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.625', \
-     'plot.dat' using 1:11 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.75', \
-     'plot.dat' using 1:12 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.875', \
-     'plot.dat' using 1:13 with linespoints linewidth 2 pointsize 1.2 title 'network (no adaptor)', \
-     'plot.dat' using 1:14 with linespoints linewidth 2 pointsize 1.2 title 'flexdnn x0.95 (no adaptor)', \
-     'plot.dat' using 1:15 with linespoints linewidth 2 pointsize 1.2 title 'branchynet x0.95 (no adaptor)', \
-     'plot.dat' using 1:16 with linespoints linewidth 2 pointsize 1.2 title 'flexdnn x1 (no adaptor)', \
-     'plot.dat' using 1:17 with linespoints linewidth 2 pointsize 1.2 title 'branchynet x1 (no adaptor)', \
-     'plot.dat' using 1:18 with linespoints linewidth 2 pointsize 1.2 title 'flexdnn x1.02 (no adaptor)', \
-     'plot.dat' using 1:19 with linespoints linewidth 2 pointsize 1.2 title 'branchynet x1.02 (no adaptor)', \
-     'plot.dat' using 1:20 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.5 (no adaptor)', \
-     'plot.dat' using 1:21 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.625 (no adaptor)', \
-     'plot.dat' using 1:22 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.75 (no adaptor)', \
-     'plot.dat' using 1:23 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.875 (no adaptor)'
+     'plot.dat' using 1:10 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.549', \
+     'plot.dat' using 1:11 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.625', \
+     'plot.dat' using 1:12 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.75', \
+     'plot.dat' using 1:13 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.875', \
+     'plot.dat' using 1:14 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.946', \
+     'plot.dat' using 1:15 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.981', \
+     'plot.dat' using 1:16 with linespoints linewidth 2 pointsize 1.2 title 'network (no adaptor)', \
+     'plot.dat' using 1:17 with linespoints linewidth 2 pointsize 1.2 title 'flexdnn x0.95 (no adaptor)', \
+     'plot.dat' using 1:18 with linespoints linewidth 2 pointsize 1.2 title 'branchynet x0.95 (no adaptor)', \
+     'plot.dat' using 1:19 with linespoints linewidth 2 pointsize 1.2 title 'flexdnn x1 (no adaptor)', \
+     'plot.dat' using 1:20 with linespoints linewidth 2 pointsize 1.2 title 'branchynet x1 (no adaptor)', \
+     'plot.dat' using 1:21 with linespoints linewidth 2 pointsize 1.2 title 'flexdnn x1.02 (no adaptor)', \
+     'plot.dat' using 1:22 with linespoints linewidth 2 pointsize 1.2 title 'branchynet x1.02 (no adaptor)', \
+     'plot.dat' using 1:23 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.5 (no adaptor)', \
+     'plot.dat' using 1:24 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.625 (no adaptor)', \
+     'plot.dat' using 1:25 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.645 (no adaptor)', \
+     'plot.dat' using 1:26 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.75 (no adaptor)', \
+     'plot.dat' using 1:27 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.875 (no adaptor)', \
+     'plot.dat' using 1:28 with linespoints linewidth 2 pointsize 1.2 title 'smaller x0.942'
 set output
 set terminal svg size 960,540 noenhanced font 'sans,11' background rgb 'white'
 set output 'plot.svg'
