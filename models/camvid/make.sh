@@ -12,6 +12,7 @@
 #   nearclean  like-for-like check: JPEG 90 and 100 alone, every method, val and 0006R0
 #   stream     the ABR bundle measured through the elements on a bitrate ladder
 #   stream_exits  the same with the bundle's early exits on too, per representation
+#   stream_jpeg  the JPEG bundle through the elements, one MJPEG stream per quality
 #   exits      FlexDNN early exits added to the ABR bundle, against BranchyNet-style exits and smaller inputs
 #   exits_clean  the shipped exits' reports on clean frames (part of exits; alone for a bundle whose exits exist)
 #   exit_levels  thresholds of their own for the ABR bundle's distorted levels (its exits kept) + reports
@@ -181,6 +182,23 @@ step_stream_exits() {
   run "${eval_stream[@]}" --split val --work "$work/streams" \
     --title "camvid-abr with early exits through the elements: CamVid val as a bitrate ladder" \
     -o models/camvid-abr/stream-exits-report
+}
+
+# The JPEG bundle through the elements: each quality of its levels as an
+# MJPEG stream (one JPEG per frame, as a camera at that quality setting sends),
+# played through jpegparse ! gearnnquality ! jpegdec ! gearnn, on 0006R0 and
+# on val, with DNN switching where the jpeg step's whole models are in the
+# work folder.
+step_stream_jpeg() {
+  local switching=()
+  [ -d "$work/jpeg.switching" ] && switching=(--switching "$work/jpeg.switching")
+  local eval_stream=("${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads"
+                     --bundle models/camvid-jpeg "${switching[@]}" --ladder "$jpeg_levels")
+  run "${eval_stream[@]}" --split train --only-sequence "$heldout" --work "$work/jpeg-streams-$heldout" \
+    --title "camvid-jpeg through the elements: CamVid $heldout (held out of every training) as MJPEG at each quality" \
+    -o "models/camvid-jpeg/stream-report-$heldout"
+  run "${eval_stream[@]}" --split val --work "$work/jpeg-streams" \
+    --title "camvid-jpeg through the elements: CamVid val as MJPEG at each quality" -o models/camvid-jpeg/stream-report
 }
 
 # Like for like: at a level that barely differs from clean (JPEG 90; 100 runs
