@@ -156,16 +156,22 @@ EOF
 # street no training step saw, and on CamVid val, whose frames no training
 # step used (its sequence, 0016E5, is also in train).
 stream_ladder="h264:480x360@1200k,480x360@500k,320x240@400k,320x240@150k,240x180@80k"
-step_stream() {
-  local switching=()  # DNN switching too, where the abr step's whole models are in the work folder
-  [ -d "$work/abr.switching" ] && switching=(--switching "$work/abr.switching")
+step_stream() { stream_reports abr "$stream_ladder" streams "a bitrate ladder"; }
+
+# stream_reports NAME LADDER WORK WHAT: gearnn-eval-stream of models/camvid-NAME
+# on 0006R0 and on val (its stream-report-0006R0 and stream-report), the
+# encoded streams in $work/WORK-0006R0 and $work/WORK, with DNN switching too
+# where the NAME step's whole models are in the work folder.
+stream_reports() {
+  local name=$1 ladder=$2 streams=$3 what=$4 ship="models/camvid-$1" switching=()
+  [ -d "$work/$name.switching" ] && switching=(--switching "$work/$name.switching")
   local eval_stream=("${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads"
-                     --bundle models/camvid-abr "${switching[@]}" --ladder "$stream_ladder")
-  run "${eval_stream[@]}" --split train --only-sequence "$heldout" --work "$work/streams-$heldout" \
-    --title "camvid-abr through the elements: CamVid $heldout (held out of every training) as a bitrate ladder" \
-    -o "models/camvid-abr/stream-report-$heldout"
-  run "${eval_stream[@]}" --split val --work "$work/streams" \
-    --title "camvid-abr through the elements: CamVid val as a bitrate ladder" -o models/camvid-abr/stream-report
+                     --bundle "$ship" "${switching[@]}" --ladder "$ladder")
+  run "${eval_stream[@]}" --split train --only-sequence "$heldout" --work "$work/$streams-$heldout" \
+    --title "camvid-$name through the elements: CamVid $heldout (held out of every training) as $what" \
+    -o "$ship/stream-report-$heldout"
+  run "${eval_stream[@]}" --split val --work "$work/$streams" \
+    --title "camvid-$name through the elements: CamVid val as $what" -o "$ship/stream-report"
 }
 
 # The same ladder with the bundle's early exits on as well (adaptors and exits
@@ -189,17 +195,7 @@ step_stream_exits() {
 # played through jpegparse ! gearnnquality ! jpegdec ! gearnn, on 0006R0 and
 # on val, with DNN switching where the jpeg step's whole models are in the
 # work folder.
-step_stream_jpeg() {
-  local switching=()
-  [ -d "$work/jpeg.switching" ] && switching=(--switching "$work/jpeg.switching")
-  local eval_stream=("${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads"
-                     --bundle models/camvid-jpeg "${switching[@]}" --ladder "$jpeg_levels")
-  run "${eval_stream[@]}" --split train --only-sequence "$heldout" --work "$work/jpeg-streams-$heldout" \
-    --title "camvid-jpeg through the elements: CamVid $heldout (held out of every training) as MJPEG at each quality" \
-    -o "models/camvid-jpeg/stream-report-$heldout"
-  run "${eval_stream[@]}" --split val --work "$work/jpeg-streams" \
-    --title "camvid-jpeg through the elements: CamVid val as MJPEG at each quality" -o models/camvid-jpeg/stream-report
-}
+step_stream_jpeg() { stream_reports jpeg "$jpeg_levels" jpeg-streams "MJPEG at each quality"; }
 
 # Like for like: at a level that barely differs from clean (JPEG 90; 100 runs
 # the base), a fine-tuning that uses the base's own loss and data should gain
