@@ -110,6 +110,13 @@ LevelSpec abr_level(const std::string& name, int w, int h, double qp) {
   return l;
 }
 
+LevelSpec jpeg_level(const std::string& name, double quality) {
+  LevelSpec l;
+  l.name = name;
+  l.distortion.jpeg_quality = quality;
+  return l;
+}
+
 // results.csv of a report: (method, level) -> mIoU.
 std::map<std::pair<std::string, std::string>, double> report_rows(const std::string& dir) {
   std::ifstream in(dir + "/results.csv");
@@ -383,12 +390,7 @@ TEST(StreamLevels, EvalStreamScoresAJpegLadder) {
   if (tool.empty()) GTEST_SKIP() << "GEARNN_EVAL_STREAM is not set (run through meson test)";
   const std::string dir = gearnn::testing::scratch_dir("eval-stream-jpeg");
   const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 20, 96, 72);
-  LevelSpec coarse, fine;
-  coarse.name = "q20";
-  coarse.distortion.jpeg_quality = 20;
-  fine.name = "q90";
-  fine.distortion.jpeg_quality = 90;
-  const std::string bundle = bundle_with_levels("eval-stream-jpeg-bundle", {coarse, fine});
+  const std::string bundle = bundle_with_levels("eval-stream-jpeg-bundle", {jpeg_level("q20", 20), jpeg_level("q90", 90)});
   const std::string common = tool + " --data " + data + " --split val --bundle " + bundle + " --threads 1";
 
   const auto rows = run_ladder(common, dir, "jpeg:20,90");
