@@ -202,13 +202,13 @@ std::vector<double> threshold_scales(const std::string& text) {
   return out;
 }
 
-Played play(const Representation& rep, const std::string& stream, const Dataset& data, const tools::PlayOptions& o,
+Played play(const std::string& stream, tools::StreamCodec codec, const Dataset& data, const tools::PlayOptions& o,
             int classes) {
   Played p(classes);
   size_t index = 0;
   std::string last_level;
   std::chrono::steady_clock::time_point first, last;
-  tools::play_file(stream, rep.codec, o, [&](const GstGearnnSegmentation& seg) {
+  tools::play_file(stream, codec, o, [&](const GstGearnnSegmentation& seg) {
     last = std::chrono::steady_clock::now();
     if (index == 0) first = last;
     if (index >= data.size())
@@ -357,7 +357,7 @@ int run(int argc, char** argv) {
     const size_t rounds = exit_scales.empty() ? 1 : time_rounds;
     std::vector<std::optional<Played>> played(settings.size());
     const auto round_ms = time_in_rounds(settings.size(), rounds, [&](size_t i) {
-      Played p = play(rep, stream, data, settings[i], classes);
+      Played p = play(stream, rep.codec, data, settings[i], classes);
       const double ms = p.ms_per_frame;
       if (!played[i]) played[i] = std::move(p);
       return ms;
@@ -384,14 +384,14 @@ int run(int argc, char** argv) {
     if (!switching.empty()) {
       tools::PlayOptions w = o;
       w.bundle = switching;
-      rows.push_back(row("switching", name, play(rep, stream, data, w, classes).confusion, switching_resident));
+      rows.push_back(row("switching", name, play(stream, rep.codec, data, w, classes).confusion, switching_resident));
     }
     o.level_source = "fixed";
     const ResultRow* best = nullptr;
     const size_t first_fixed = rows.size();
     for (const LevelSpec& level : m.levels) {
       o.level = level.name;
-      rows.push_back(row("fixed:" + level.name, name, play(rep, stream, data, o, classes).confusion, resident));
+      rows.push_back(row("fixed:" + level.name, name, play(stream, rep.codec, data, o, classes).confusion, resident));
     }
     for (size_t i = first_fixed; i < rows.size(); ++i)
       if (!best || rows[i].miou > best->miou) best = &rows[i];
@@ -405,7 +405,8 @@ int run(int argc, char** argv) {
     rows.push_back(base);
     std::string levels;
     for (const auto& [level, n] : adaptive.frames_per_level) levels += (levels.empty() ? "" : ", ") + level + " " + std::to_string(n);
-    table << "| " << name << " | " << mean_measured(adaptive, mixed_codecs) << " | " << adaptive.switches << " | " << levels << " | " << best_level << " |\n";
+    table << "| " << name << " | " << mean_measured(adaptive, mixed_codecs) << " | " << adaptive.switches << " | "
+          << levels << " | " << best_level << " |\n";
     std::fprintf(stderr, "%s: adaptive %.2f, base %.2f, oracle %s %.2f\n", name.c_str(), adaptive.confusion.miou(),
                  base.miou, best_level.c_str(), oracle.miou);
   }
@@ -437,7 +438,7 @@ int run(int argc, char** argv) {
   notes << ", and played through ";
   if (has_h264) notes << "`" << tools::played_through(tools::StreamCodec::h264) << "`";
   if (mixed_codecs) notes << " (H.264) and ";
-  if (has_jpeg) notes << "`" << tools::played_through(tools::StreamCodec::jpeg) << "`" << (has_h264 ? " (JPEG)" : "");
+  if (has_jpeg) notes << "`" << tools::played_through(tools::StreamCodec::jpeg) << "`" << (mixed_codecs ? " (JPEG)" : "");
   notes << " (" << (threads > 0 ? std::to_string(threads) : std::string("default")) << " threads). "
         << "Masks are scored at the labels' resolution. `base` is the element fixed on level " << base_level
         << "; `oracle` is, per representation, the fixed level that scored best in hindsight.\n\nCommand: `"

@@ -63,7 +63,7 @@ void require_gearnn_plugin() {
 std::string played_through(StreamCodec codec) {
   // parsebin opens the container (or none); the second h264parse hands
   // gearnnquality the byte-stream access units it reads slice headers from.
-  // jpegdec keeps its default IDCT (ifast), as a user's pipeline would.
+  // jpegdec keeps its defaults, as a user's pipeline would.
   return codec == StreamCodec::h264
              ? "parsebin ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! gearnnquality ! "
                "avdec_h264 ! gearnn"
