@@ -3,6 +3,22 @@
 #include "error.h"
 
 namespace gstgearnn {
+namespace {
+
+gearnn::YuvMatrix matrix_of(const GstVideoInfo& info) {
+  switch (GST_VIDEO_INFO_COLORIMETRY(&info).matrix) {
+    case GST_VIDEO_COLOR_MATRIX_BT709: return gearnn::YuvMatrix::bt709;
+    case GST_VIDEO_COLOR_MATRIX_BT2020: return gearnn::YuvMatrix::bt2020;
+    default: return gearnn::YuvMatrix::bt601;
+  }
+}
+
+gearnn::YuvRange range_of(const GstVideoInfo& info) {
+  return GST_VIDEO_INFO_COLORIMETRY(&info).range == GST_VIDEO_COLOR_RANGE_0_255 ? gearnn::YuvRange::full
+                                                                                : gearnn::YuvRange::video;
+}
+
+}  // namespace
 
 StreamEngine::StreamEngine(const std::string& bundle, const std::string& device)
     : model_(gearnn::Bundle::load_shared(bundle, device)) {
@@ -18,6 +34,7 @@ StreamEngine::~StreamEngine() {
 }
 
 void StreamEngine::release_conversion() {
+  yuv420_.reset();
   if (converter_) gst_video_converter_free(converter_);
   converter_ = nullptr;
   if (rgb_buffer_) gst_buffer_unref(rgb_buffer_);
@@ -28,7 +45,13 @@ void StreamEngine::release_conversion() {
 void StreamEngine::set_format(const GstVideoInfo& info) {
   release_conversion();
   model_.prepare(GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info));
-  if (GST_VIDEO_INFO_FORMAT(&info) == GST_VIDEO_FORMAT_RGB) return;
+  const GstVideoFormat format = GST_VIDEO_INFO_FORMAT(&info);
+  if (format == GST_VIDEO_FORMAT_RGB) return;
+  if (format == GST_VIDEO_FORMAT_I420 || format == GST_VIDEO_FORMAT_YV12) {
+    yuv420_ = std::make_unique<gearnn::Yuv420ToRgb>(GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info),
+                                                    range_of(info), matrix_of(info));
+    return;
+  }
   gst_video_info_set_format(&rgb_info_, GST_VIDEO_FORMAT_RGB, GST_VIDEO_INFO_WIDTH(&info),
                             GST_VIDEO_INFO_HEIGHT(&info));
   // The converter never changes rate or interlacing: they must match.
@@ -51,6 +74,14 @@ void StreamEngine::set_format(const GstVideoInfo& info) {
 }
 
 gearnn::RgbView StreamEngine::rgb(const GstVideoFrame& frame) {
+  if (yuv420_) {
+    gearnn::Yuv420View planes;  // by component, so that YV12's swapped planes need nothing more
+    for (int c = 0; c < 3; ++c) {
+      planes.plane[size_t(c)] = static_cast<const uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&frame, c));
+      planes.stride[size_t(c)] = size_t(GST_VIDEO_FRAME_COMP_STRIDE(&frame, c));
+    }
+    return yuv420_->convert(planes);
+  }
   if (!converter_) {
     return {static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)), GST_VIDEO_FRAME_WIDTH(&frame),
             GST_VIDEO_FRAME_HEIGHT(&frame), size_t(GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0))};

@@ -1,12 +1,16 @@
 // The engine as one gearnn element sees it: a view on a shared resident
 // bundle (gearnn::AdaptiveModel) plus what it takes to feed GStreamer frames
 // to it (conversion to packed RGB, the palette). No GObject here.
+// I420 and YV12 frames, what the decoders give, are converted by
+// gearnn::Yuv420ToRgb, as the offline side decodes; other formats by a
+// GstVideoConverter.
 #pragma once
 
 #include "adaptive_model.h"
 #include "bundle.h"
 #include "distortion.h"
 #include "image.h"
+#include "yuv420_to_rgb.h"
 
 #include <gst/video/video.h>
 
@@ -44,6 +48,7 @@ private:
   void release_conversion();
 
   gearnn::AdaptiveModel model_;
+  std::unique_ptr<gearnn::Yuv420ToRgb> yuv420_;
   GstVideoConverter* converter_ = nullptr;
   GstVideoInfo rgb_info_{};
   std::vector<uint8_t> rgb_;

@@ -1,6 +1,7 @@
 #include "distort/h264.h"
 
 #include "error.h"
+#include "yuv420_to_rgb.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -23,8 +24,6 @@ constexpr const char* kPreset = "medium";  // x264's default
 // packagers fix the GOP so that segments align across representations.
 constexpr const char* kX264Params = "scenecut=0";
 constexpr int kVbvSeconds = 2;
-// swscale's bit-exact paths, so the pixels do not depend on the CPU's SIMD level.
-constexpr int kSwsFlags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_BITEXACT;
 
 struct CodecFree {
   void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
@@ -93,7 +92,8 @@ std::string x264_version() {
   return version;
 }
 
-// Converts between packed RGB and the codecs' frames, scaling on the way in.
+// Converts between packed RGB and the codecs' frames, scaling on the way in;
+// on the way out with the class the gearnn element converts frames with.
 class Converter {
 public:
   Converter() = default;
@@ -103,7 +103,7 @@ public:
 
   void rgb_to_frame(const RgbImage& image, AVFrame* frame) {
     sws_ = sws_getCachedContext(sws_, image.width, image.height, AV_PIX_FMT_RGB24, frame->width, frame->height,
-                                AVPixelFormat(frame->format), kSwsFlags, nullptr, nullptr, nullptr);
+                                AVPixelFormat(frame->format), bitexact_swscale_flags(), nullptr, nullptr, nullptr);
     if (!sws_) fail("cannot convert RGB to the encoder's format");
     // swscale reads whole SIMD words past the last pixel; give it zeroed slack
     // so the result never depends on what follows the image in memory.
@@ -115,14 +115,16 @@ public:
   }
 
   RgbImage frame_to_rgb(const AVFrame* frame) {
-    sws_ = sws_getCachedContext(sws_, frame->width, frame->height, AVPixelFormat(frame->format), frame->width,
-                                frame->height, AV_PIX_FMT_RGB24, kSwsFlags | SWS_FULL_CHR_H_INT, nullptr, nullptr,
-                                nullptr);
-    if (!sws_) fail("cannot convert decoded frames to RGB");
+    if (frame->format != AV_PIX_FMT_YUV420P) fail("the decoder gave frames other than yuv420p");
+    if (!to_rgb_ || to_rgb_->width() != frame->width || to_rgb_->height() != frame->height)
+      to_rgb_ = std::make_unique<Yuv420ToRgb>(frame->width, frame->height, YuvRange::video, YuvMatrix::bt601);
     RgbImage out{frame->width, frame->height, std::vector<uint8_t>(size_t(frame->width) * frame->height * 3)};
-    uint8_t* dst[4] = {out.pixels.data(), nullptr, nullptr, nullptr};  // sws_scale reads all four
-    const int stride[4] = {frame->width * 3, 0, 0, 0};
-    sws_scale(sws_, frame->data, frame->linesize, 0, frame->height, dst, stride);
+    Yuv420View planes;
+    for (size_t p = 0; p < 3; ++p) {
+      planes.plane[p] = frame->data[p];
+      planes.stride[p] = size_t(frame->linesize[p]);
+    }
+    to_rgb_->convert(planes, out.pixels.data(), size_t(frame->width) * 3);
     return out;
   }
 
@@ -130,6 +132,7 @@ private:
   static constexpr size_t kSlack = 64;
   SwsContext* sws_ = nullptr;
   std::vector<uint8_t> staging_;
+  std::unique_ptr<Yuv420ToRgb> to_rgb_;
 };
 
 RgbImage pad_to(const RgbImage& image, int width, int height) {

@@ -3,6 +3,7 @@
 #include "adaptive_model.h"
 #include "bundle.h"
 #include "random_bundle.h"
+#include "stream_engine.h"
 #include "test_support.h"
 
 #include <gst/app/gstappsink.h>
@@ -60,7 +61,7 @@ std::string caps_string(GstVideoFormat format, int width, int height) {
   return out;
 }
 
-// Converts a mapped frame with the same converter settings as the element.
+// Converts a frame between formats without dithering: how the tests make their I420, NV12 and other frames.
 void convert(const GstVideoInfo& from, GstBuffer* src, const GstVideoInfo& to, GstBuffer* dst) {
   GstStructure* config = gst_structure_new("GstVideoConverter", GST_VIDEO_CONVERTER_OPT_DITHER_METHOD,
                                            GST_TYPE_VIDEO_DITHER_METHOD, GST_VIDEO_DITHER_NONE, nullptr);
@@ -105,25 +106,18 @@ GstBuffer* make_frame(GstVideoFormat format, int width, int height, int seed, in
   return buf;
 }
 
-// What the engine computes directly on the frame (converted to RGB as the element does).
+// What the engine computes directly on the frame, converted to RGB by the
+// element's own StreamEngine.
 std::vector<uint8_t> engine_map(const std::string& bundle, const std::string& level, GstVideoFormat format,
                                 int width, int height, GstBuffer* frame) {
-  GstVideoInfo in = video_info(format, width, height), rgb = video_info(GST_VIDEO_FORMAT_RGB, width, height);
-  GstBuffer* rgb_buf;
-  if (format == GST_VIDEO_FORMAT_RGB) {
-    rgb_buf = gst_buffer_ref(frame);
-  } else {
-    rgb_buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&rgb), nullptr);
-    convert(in, frame, rgb, rgb_buf);
-  }
-  GstMapInfo map;
-  gst_buffer_map(rgb_buf, &map, GST_MAP_READ);
-  gearnn::AdaptiveModel model(gearnn::Bundle::load_shared(bundle, "cpu"));
-  model.select(level);
-  const gearnn::ClassMap cm =
-      model.segment({map.data, width, height, size_t(GST_VIDEO_INFO_PLANE_STRIDE(&rgb, 0))});
-  gst_buffer_unmap(rgb_buf, &map);
-  gst_buffer_unref(rgb_buf);
+  GstVideoInfo info = video_info(format, width, height);
+  gstgearnn::StreamEngine engine(bundle, "cpu");
+  engine.set_format(info);
+  GstVideoFrame mapped;
+  EXPECT_TRUE(gst_video_frame_map(&mapped, &info, frame, GST_MAP_READ));
+  engine.model().select(level);
+  const gearnn::ClassMap cm = engine.model().segment(engine.rgb(mapped));
+  gst_video_frame_unmap(&mapped);
   return cm.classes;
 }
 
