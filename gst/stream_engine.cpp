@@ -47,7 +47,8 @@ void StreamEngine::set_format(const GstVideoInfo& info) {
   model_.prepare(GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info));
   const GstVideoFormat format = GST_VIDEO_INFO_FORMAT(&info);
   if (format == GST_VIDEO_FORMAT_RGB) return;
-  if (format == GST_VIDEO_FORMAT_I420 || format == GST_VIDEO_FORMAT_YV12) {
+  if (format == GST_VIDEO_FORMAT_I420 || format == GST_VIDEO_FORMAT_YV12 || format == GST_VIDEO_FORMAT_NV12 ||
+      format == GST_VIDEO_FORMAT_NV21) {
     yuv420_ = std::make_unique<gearnn::Yuv420ToRgb>(GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info),
                                                     range_of(info), matrix_of(info));
     return;
@@ -75,11 +76,13 @@ void StreamEngine::set_format(const GstVideoInfo& info) {
 
 gearnn::RgbView StreamEngine::rgb(const GstVideoFrame& frame) {
   if (yuv420_) {
-    gearnn::Yuv420View planes;  // by component, so that YV12's swapped planes need nothing more
+    // By component, so that YV12's and NV21's swapped chroma need nothing more.
+    gearnn::Yuv420View planes;
     for (int c = 0; c < 3; ++c) {
       planes.plane[size_t(c)] = static_cast<const uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&frame, c));
       planes.stride[size_t(c)] = size_t(GST_VIDEO_FRAME_COMP_STRIDE(&frame, c));
     }
+    planes.chroma_step = size_t(GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, 1));
     return yuv420_->convert(planes);
   }
   if (!converter_) {

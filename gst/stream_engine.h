@@ -1,7 +1,7 @@
 // The engine as one gearnn element sees it: a view on a shared resident
 // bundle (gearnn::AdaptiveModel) plus what it takes to feed GStreamer frames
 // to it (conversion to packed RGB, the palette). No GObject here.
-// I420 and YV12 frames, what the decoders give, are converted by
+// 4:2:0 frames (I420, YV12, NV12, NV21: what decoders give) are converted by
 // gearnn::Yuv420ToRgb, as the offline side decodes; other formats by a
 // GstVideoConverter.
 #pragma once

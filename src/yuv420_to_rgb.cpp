@@ -100,7 +100,8 @@ void Yuv420ToRgb::convert_jfif(const Yuv420View& frame, uint8_t* rgb, size_t str
     for (int c = 0; c < 2; ++c) {
       const uint8_t* near = frame.plane[size_t(1 + c)] + size_t(near_row) * frame.stride[size_t(1 + c)];
       const uint8_t* far = frame.plane[size_t(1 + c)] + size_t(far_row) * frame.stride[size_t(1 + c)];
-      for (int x = 0; x <= last_column; ++x) column_sum_[size_t(x)] = 3 * near[x] + far[x];
+      const size_t step = frame.chroma_step;
+      for (int x = 0; x <= last_column; ++x) column_sum_[size_t(x)] = 3 * near[size_t(x) * step] + far[size_t(x) * step];
       uint8_t* out = (c == 0 ? cb_row_ : cr_row_).data();
       for (int x = 0; x <= last_column; ++x) {
         const int here = column_sum_[size_t(x)];
@@ -128,8 +129,15 @@ void Yuv420ToRgb::convert_swscale(const Yuv420View& frame, uint8_t* rgb, size_t 
   int src_stride[4] = {};
   for (size_t p = 0; p < 3; ++p) {
     uint8_t* to = staging_.data() + staging_offset_[p];
-    for (int r = 0; r < rows[p]; ++r)
-      std::memcpy(to + size_t(r) * staging_stride_[p], frame.plane[p] + size_t(r) * frame.stride[p], row_bytes[p]);
+    const size_t step = p == 0 ? 1 : frame.chroma_step;
+    for (int r = 0; r < rows[p]; ++r) {
+      const uint8_t* row = frame.plane[p] + size_t(r) * frame.stride[p];
+      uint8_t* out = to + size_t(r) * staging_stride_[p];
+      if (step == 1)
+        std::memcpy(out, row, row_bytes[p]);
+      else
+        for (size_t x = 0; x < row_bytes[p]; ++x) out[x] = row[x * step];
+    }
     src[p] = to;
     src_stride[p] = int(staging_stride_[p]);
   }

@@ -1,5 +1,5 @@
 #pragma once
-// Planar YUV 4:2:0 to packed RGB, pixel for pixel as the offline side decodes
+// YUV 4:2:0 to packed RGB, pixel for pixel as the offline side decodes
 // the frames that levels are trained and described on, so that a frame played
 // through the elements reaches the network as the same bytes it had offline:
 //  - full range, BT.601 (JPEG, JFIF): libjpeg's own decode to RGB, that is
@@ -20,11 +20,14 @@ struct SwsContext;
 
 namespace gearnn {
 
-// The three planes of one frame: Y, Cb (U), Cr (V); chroma is
-// ceil(width / 2) x ceil(height / 2).
+// The three components of one frame: Y, Cb (U), Cr (V); chroma is
+// ceil(width / 2) x ceil(height / 2). Planar (I420, YV12): chroma_step 1;
+// interleaved chroma (NV12, NV21): chroma_step 2, the Cb and Cr pointers one
+// byte apart in the same plane.
 struct Yuv420View {
   std::array<const uint8_t*, 3> plane{};
   std::array<size_t, 3> stride{};
+  size_t chroma_step = 1;
 };
 
 // swscale's bit-exact paths, so that pixels do not depend on the CPU's SIMD

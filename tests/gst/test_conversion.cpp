@@ -2,7 +2,9 @@
 // side trained and described the levels on, byte for byte: a JPEG decoded by
 // jpegdec and converted by the element equals libjpeg's own RGB decode (the
 // JPEG distortion's), and an x264 stream decoded by avdec_h264 and converted
-// by the element equals the offline H.264 round trip's frames.
+// by the element equals the offline H.264 round trip's frames; the same
+// samples repacked as YV12, NV12 or NV21 (as other decoders give them)
+// convert to the same bytes.
 #include "distort/h264.h"
 #include "distort/jpeg.h"
 #include "distort/synthetic.h"
@@ -59,6 +61,13 @@ size_t differing_bytes(const gearnn::RgbImage& a, const gearnn::RgbImage& b) {
   return n;
 }
 
+// The decoder's I420 as it comes, and repacked (videoconvert only moves samples
+// between these layouts).
+const char* const kLayouts[] = {"I420", "YV12", "NV12", "NV21"};
+std::string repacked_as(const std::string& layout) {
+  return layout == "I420" ? "" : " ! videoconvert ! video/x-raw,format=" + layout;
+}
+
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
@@ -73,17 +82,22 @@ TEST(ElementConversion, JpegFramesReachTheNetworkAsLibjpegDecodesThem) {
       const std::vector<uint8_t> jpeg = gearnn::encode_jpeg(pattern_image(w, h, quality), quality);
       const std::string path = dir + "/frame.jpg";
       write_file(path, jpeg);
-      // jpegdec's default IDCT is libjpeg's fast one; the offline side decodes with the accurate one.
-      std::vector<GstSample*> samples =
-          samples_of("filesrc location=" + path + " ! jpegparse ! jpegdec idct-method=islow ! appsink name=out");
-      ASSERT_EQ(samples.size(), 1u);
-      GstVideoInfo info;
-      ASSERT_TRUE(gst_video_info_from_caps(&info, gst_sample_get_caps(samples[0])));
-      ASSERT_EQ(GST_VIDEO_INFO_FORMAT(&info), GST_VIDEO_FORMAT_I420) << "jpegdec no longer gives I420 for 4:2:0";
-      EXPECT_EQ(GST_VIDEO_INFO_COLORIMETRY(&info).range, GST_VIDEO_COLOR_RANGE_0_255);
       const gearnn::RgbImage expected = gearnn::decode_jpeg(jpeg.data(), jpeg.size(), path);
-      EXPECT_EQ(differing_bytes(engine_rgb(engine, samples[0]), expected), 0u) << w << "x" << h << " quality " << quality;
-      gst_sample_unref(samples[0]);
+      for (const std::string layout : kLayouts) {
+        // jpegdec's default IDCT is libjpeg's fast one; the offline side decodes with the accurate one.
+        std::vector<GstSample*> samples = samples_of("filesrc location=" + path +
+                                                     " ! jpegparse ! jpegdec idct-method=islow" + repacked_as(layout) +
+                                                     " ! appsink name=out");
+        ASSERT_EQ(samples.size(), 1u);
+        GstVideoInfo info;
+        ASSERT_TRUE(gst_video_info_from_caps(&info, gst_sample_get_caps(samples[0])));
+        ASSERT_EQ(gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&info)), layout)
+            << "jpegdec no longer gives I420 for 4:2:0";
+        EXPECT_EQ(GST_VIDEO_INFO_COLORIMETRY(&info).range, GST_VIDEO_COLOR_RANGE_0_255);
+        EXPECT_EQ(differing_bytes(engine_rgb(engine, samples[0]), expected), 0u)
+            << w << "x" << h << " quality " << quality << " " << layout;
+        gst_sample_unref(samples[0]);
+      }
     }
   }
 }
@@ -100,12 +114,14 @@ TEST(ElementConversion, H264FramesReachTheNetworkAsTheOfflineDecodeGivesThem) {
       gearnn::H264RateControl(30), std::nullopt, 30,
       [&](const uint8_t* data, size_t size) { stream.insert(stream.end(), data, data + size); });
   write_file(path, stream);
-  std::vector<GstSample*> samples =
-      samples_of("filesrc location=" + path + " ! h264parse ! avdec_h264 ! appsink name=out");
-  ASSERT_EQ(samples.size(), kFrames);
-  for (size_t i = 0; i < kFrames; ++i) {
-    EXPECT_EQ(differing_bytes(engine_rgb(engine, samples[i]), offline[i]), 0u) << "frame " << i;
-    gst_sample_unref(samples[i]);
+  for (const std::string layout : kLayouts) {
+    std::vector<GstSample*> samples = samples_of("filesrc location=" + path + " ! h264parse ! avdec_h264" +
+                                                 repacked_as(layout) + " ! appsink name=out");
+    ASSERT_EQ(samples.size(), kFrames);
+    for (size_t i = 0; i < kFrames; ++i) {
+      EXPECT_EQ(differing_bytes(engine_rgb(engine, samples[i]), offline[i]), 0u) << "frame " << i << " " << layout;
+      gst_sample_unref(samples[i]);
+    }
   }
 }
 
