@@ -67,6 +67,7 @@ private:
   SwsContext* sws_ = nullptr;
   std::vector<uint8_t> staging_;
   std::array<size_t, 3> staging_offset_{}, staging_stride_{};
+  std::vector<uint8_t> coded_rgb_;  // odd sizes: the RGB at the even size, cropped from
   std::vector<uint8_t> rgb_;
 };
 

@@ -102,25 +102,32 @@ TEST(ElementConversion, JpegFramesReachTheNetworkAsLibjpegDecodesThem) {
   }
 }
 
+// Odd sizes too: the offline side encodes an odd-sized image padded to even
+// sides and crops the decoded RGB; at run time `videocrop` plays the part of a
+// stream whose SPS crops its even-sized pictures.
 TEST(ElementConversion, H264FramesReachTheNetworkAsTheOfflineDecodeGivesThem) {
   gstgearnn::StreamEngine engine(gsttest::abr_bundle(), "cpu");
-  const std::string path = scratch_dir("conversion-h264") + "/stream.h264";
-  std::vector<gearnn::RgbImage> offline;
-  std::vector<uint8_t> stream;
-  constexpr size_t kFrames = 40;  // I, P and B frames, and a second GOP
-  gearnn::h264_roundtrip_stream(
-      kFrames, [](size_t i) { return pattern_image(96, 64, int(i)); },
-      [&](size_t, gearnn::RgbImage&& frame, const gearnn::H264FrameQp&) { offline.push_back(std::move(frame)); },
-      gearnn::H264RateControl(30), std::nullopt, 30,
-      [&](const uint8_t* data, size_t size) { stream.insert(stream.end(), data, data + size); });
-  write_file(path, stream);
-  for (const std::string layout : kLayouts) {
-    std::vector<GstSample*> samples = samples_of("filesrc location=" + path + " ! h264parse ! avdec_h264" +
-                                                 repacked_as(layout) + " ! appsink name=out");
-    ASSERT_EQ(samples.size(), kFrames);
-    for (size_t i = 0; i < kFrames; ++i) {
-      EXPECT_EQ(differing_bytes(engine_rgb(engine, samples[i]), offline[i]), 0u) << "frame " << i << " " << layout;
-      gst_sample_unref(samples[i]);
+  for (const auto& [w, h] : {std::pair{96, 64}, std::pair{95, 63}}) {
+    const std::string path = scratch_dir("conversion-h264") + "/stream.h264";
+    std::vector<gearnn::RgbImage> offline;
+    std::vector<uint8_t> stream;
+    constexpr size_t kFrames = 40;  // I, P and B frames, and a second GOP
+    gearnn::h264_roundtrip_stream(
+        kFrames, [w = w, h = h](size_t i) { return pattern_image(w, h, int(i)); },
+        [&](size_t, gearnn::RgbImage&& frame, const gearnn::H264FrameQp&) { offline.push_back(std::move(frame)); },
+        gearnn::H264RateControl(30), std::nullopt, 30,
+        [&](const uint8_t* data, size_t size) { stream.insert(stream.end(), data, data + size); });
+    write_file(path, stream);
+    for (const std::string layout : kLayouts) {
+      const std::string crop = " ! videocrop right=" + std::to_string(w % 2) + " bottom=" + std::to_string(h % 2);
+      std::vector<GstSample*> samples = samples_of("filesrc location=" + path + " ! h264parse ! avdec_h264" + crop +
+                                                   repacked_as(layout) + " ! appsink name=out");
+      ASSERT_EQ(samples.size(), kFrames);
+      for (size_t i = 0; i < kFrames; ++i) {
+        EXPECT_EQ(differing_bytes(engine_rgb(engine, samples[i]), offline[i]), 0u)
+            << w << "x" << h << " frame " << i << " " << layout;
+        gst_sample_unref(samples[i]);
+      }
     }
   }
 }
