@@ -41,10 +41,10 @@ Yuv420ToRgb::Yuv420ToRgb(int width, int height, YuvRange range, YuvMatrix matrix
       height_(height),
       chroma_width_((width + 1) / 2),
       chroma_height_((height + 1) / 2),
-      jfif_(range == YuvRange::full && matrix == YuvMatrix::bt601),
-      rgb_(size_t(width) * size_t(height) * 3) {
+      jfif_(range == YuvRange::full && matrix == YuvMatrix::bt601) {
   if (width < 1 || height < 1)
     throw Error("cannot convert a " + std::to_string(width) + "x" + std::to_string(height) + " frame to RGB");
+  rgb_.resize(size_t(width) * size_t(height) * 3);
   if (jfif_) {
     for (int i = 0; i < 256; ++i) {
       const int x = i - 128;
