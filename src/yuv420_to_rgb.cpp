@@ -106,7 +106,8 @@ void Yuv420ToRgb::convert_jfif(const Yuv420View& frame, uint8_t* rgb, size_t str
       const uint8_t* near = frame.plane[size_t(1 + c)] + size_t(near_row) * frame.stride[size_t(1 + c)];
       const uint8_t* far = frame.plane[size_t(1 + c)] + size_t(far_row) * frame.stride[size_t(1 + c)];
       const size_t step = frame.chroma_step;
-      for (int x = 0; x <= last_column; ++x) column_sum_[size_t(x)] = 3 * near[size_t(x) * step] + far[size_t(x) * step];
+      for (int x = 0; x <= last_column; ++x)
+        column_sum_[size_t(x)] = 3 * near[size_t(x) * step] + far[size_t(x) * step];
       uint8_t* out = (c == 0 ? cb_row_ : cr_row_).data();
       for (int x = 0; x <= last_column; ++x) {
         const int here = column_sum_[size_t(x)];

@@ -160,7 +160,7 @@ std::vector<GstStructure*> element_messages(GstBus* bus, const char* name, int* 
 }
 
 
-std::vector<GstBuffer*> run_to_appsink(const std::string& description) {
+std::vector<GstSample*> samples_from_appsink(const std::string& description) {
   GError* err = nullptr;
   GstElement* pipeline = gst_parse_launch(description.c_str(), &err);
   EXPECT_NE(pipeline, nullptr) << (err ? err->message : "");
@@ -168,11 +168,8 @@ std::vector<GstBuffer*> run_to_appsink(const std::string& description) {
   GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "out");
   g_object_set(sink, "sync", FALSE, nullptr);
   EXPECT_NE(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  std::vector<GstBuffer*> out;
-  while (GstSample* s = gst_app_sink_pull_sample(GST_APP_SINK(sink))) {
-    out.push_back(gst_buffer_ref(gst_sample_get_buffer(s)));
-    gst_sample_unref(s);
-  }
+  std::vector<GstSample*> out;
+  while (GstSample* s = gst_app_sink_pull_sample(GST_APP_SINK(sink))) out.push_back(s);
   GstBus* bus = gst_element_get_bus(pipeline);
   // Every sink done (the appsink may finish before the others).
   GstMessage* m = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
@@ -191,6 +188,15 @@ std::vector<GstBuffer*> run_to_appsink(const std::string& description) {
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(sink);
   gst_object_unref(pipeline);
+  return out;
+}
+
+std::vector<GstBuffer*> run_to_appsink(const std::string& description) {
+  std::vector<GstBuffer*> out;
+  for (GstSample* s : samples_from_appsink(description)) {
+    out.push_back(gst_buffer_ref(gst_sample_get_buffer(s)));
+    gst_sample_unref(s);
+  }
   return out;
 }
 

@@ -52,7 +52,9 @@ GstBuffer* push_pull(GstHarness* h, GstBuffer* frame, int index = 0);
 // Every message on the bus: element messages named `name` (copied) and the number of warnings.
 std::vector<GstStructure*> element_messages(GstBus* bus, const char* name, int* warnings = nullptr);
 
-// Plays a pipeline whose appsink is named "out" to its end; the buffers it got.
+// Plays a pipeline whose appsink is named "out" to its end (an error on the
+// bus fails the test); the samples (caps and buffer) it got, or their buffers.
+std::vector<GstSample*> samples_from_appsink(const std::string& description);
 std::vector<GstBuffer*> run_to_appsink(const std::string& description);
 
 // A frame with a segmentation meta of a fixed 5-class pattern (returned in `map_out`).

@@ -12,32 +12,15 @@
 #include "stream_engine.h"
 #include "test_support.h"
 
-#include <gst/app/gstappsink.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 using gearnn::testing::pattern_image;
 using gearnn::testing::scratch_dir;
+using gsttest::samples_from_appsink;
 
 namespace {
-
-// Every sample that reaches the appsink named "out", in order.
-std::vector<GstSample*> samples_of(const std::string& description) {
-  GError* err = nullptr;
-  GstElement* pipeline = gst_parse_launch(description.c_str(), &err);
-  EXPECT_NE(pipeline, nullptr) << (err ? err->message : "");
-  if (!pipeline) return {};
-  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "out");
-  g_object_set(sink, "sync", FALSE, nullptr);
-  EXPECT_NE(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
-  std::vector<GstSample*> out;
-  while (GstSample* s = gst_app_sink_pull_sample(GST_APP_SINK(sink))) out.push_back(s);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(sink);
-  gst_object_unref(pipeline);
-  return out;
-}
 
 // What the element's engine makes of a decoded sample, as packed RGB rows.
 gearnn::RgbImage engine_rgb(gstgearnn::StreamEngine& engine, GstSample* sample) {
@@ -69,7 +52,8 @@ std::string repacked_as(const std::string& layout) {
 }
 
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
 }  // namespace
@@ -85,9 +69,9 @@ TEST(ElementConversion, JpegFramesReachTheNetworkAsLibjpegDecodesThem) {
       const gearnn::RgbImage expected = gearnn::decode_jpeg(jpeg.data(), jpeg.size(), path);
       for (const std::string layout : kLayouts) {
         // jpegdec's default IDCT is libjpeg's fast one; the offline side decodes with the accurate one.
-        std::vector<GstSample*> samples = samples_of("filesrc location=" + path +
-                                                     " ! jpegparse ! jpegdec idct-method=islow" + repacked_as(layout) +
-                                                     " ! appsink name=out");
+        std::vector<GstSample*> samples = samples_from_appsink(
+            "filesrc location=" + path + " ! jpegparse ! jpegdec idct-method=islow" + repacked_as(layout) +
+            " ! appsink name=out");
         ASSERT_EQ(samples.size(), 1u);
         GstVideoInfo info;
         ASSERT_TRUE(gst_video_info_from_caps(&info, gst_sample_get_caps(samples[0])));
@@ -120,8 +104,8 @@ TEST(ElementConversion, H264FramesReachTheNetworkAsTheOfflineDecodeGivesThem) {
     write_file(path, stream);
     for (const std::string layout : kLayouts) {
       const std::string crop = " ! videocrop right=" + std::to_string(w % 2) + " bottom=" + std::to_string(h % 2);
-      std::vector<GstSample*> samples = samples_of("filesrc location=" + path + " ! h264parse ! avdec_h264" + crop +
-                                                   repacked_as(layout) + " ! appsink name=out");
+      std::vector<GstSample*> samples = samples_from_appsink("filesrc location=" + path + " ! h264parse ! avdec_h264" +
+                                                             crop + repacked_as(layout) + " ! appsink name=out");
       ASSERT_EQ(samples.size(), kFrames);
       for (size_t i = 0; i < kFrames; ++i) {
         EXPECT_EQ(differing_bytes(engine_rgb(engine, samples[i]), offline[i]), 0u)
@@ -139,9 +123,9 @@ TEST(ElementConversion, AGenericConversionDiffers) {
   const std::vector<uint8_t> jpeg = gearnn::encode_jpeg(image, 90);
   const std::string path = scratch_dir("conversion-generic") + "/frame.jpg";
   write_file(path, jpeg);
-  std::vector<GstSample*> samples = samples_of("filesrc location=" + path +
-                                               " ! jpegparse ! jpegdec idct-method=islow ! videoconvert ! "
-                                               "video/x-raw,format=RGB ! appsink name=out");
+  std::vector<GstSample*> samples = samples_from_appsink("filesrc location=" + path +
+                                                         " ! jpegparse ! jpegdec idct-method=islow ! videoconvert ! "
+                                                         "video/x-raw,format=RGB ! appsink name=out");
   ASSERT_EQ(samples.size(), 1u);
   gstgearnn::StreamEngine engine(gsttest::abr_bundle(), "cpu");
   EXPECT_GT(differing_bytes(engine_rgb(engine, samples[0]), gearnn::decode_jpeg(jpeg.data(), jpeg.size(), path)),
