@@ -51,6 +51,7 @@ void StreamEngine::set_format(const GstVideoInfo& info) {
       format == GST_VIDEO_FORMAT_NV21) {
     yuv420_ = std::make_unique<gearnn::Yuv420ToRgb>(GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info),
                                                     range_of(info), matrix_of(info));
+    rgb_.resize(size_t(GST_VIDEO_INFO_WIDTH(&info)) * size_t(GST_VIDEO_INFO_HEIGHT(&info)) * 3);
     return;
   }
   gst_video_info_set_format(&rgb_info_, GST_VIDEO_FORMAT_RGB, GST_VIDEO_INFO_WIDTH(&info),
@@ -83,7 +84,9 @@ gearnn::RgbView StreamEngine::rgb(const GstVideoFrame& frame) {
       planes.stride[size_t(c)] = size_t(GST_VIDEO_FRAME_COMP_STRIDE(&frame, c));
     }
     planes.chroma_step = size_t(GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, 1));
-    return yuv420_->convert(planes);
+    const size_t stride = size_t(yuv420_->width()) * 3;
+    yuv420_->convert(planes, rgb_.data(), stride);
+    return {rgb_.data(), yuv420_->width(), yuv420_->height(), stride};
   }
   if (!converter_) {
     return {static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)), GST_VIDEO_FRAME_WIDTH(&frame),

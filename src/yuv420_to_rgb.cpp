@@ -41,10 +41,11 @@ Yuv420ToRgb::Yuv420ToRgb(int width, int height, YuvRange range, YuvMatrix matrix
       height_(height),
       chroma_width_((width + 1) / 2),
       chroma_height_((height + 1) / 2),
+      coded_width_(chroma_width_ * 2),
+      coded_height_(chroma_height_ * 2),
       jfif_(range == YuvRange::full && matrix == YuvMatrix::bt601) {
   if (width < 1 || height < 1)
     throw Error("cannot convert a " + std::to_string(width) + "x" + std::to_string(height) + " frame to RGB");
-  rgb_.resize(size_t(width) * size_t(height) * 3);
   if (jfif_) {
     for (int i = 0; i < 256; ++i) {
       const int x = i - 128;
@@ -58,11 +59,10 @@ Yuv420ToRgb::Yuv420ToRgb(int width, int height, YuvRange range, YuvMatrix matrix
     cr_row_.resize(size_t(chroma_width_) * 2);
     return;
   }
-  // H.264 codes whole chroma samples: an odd-sized picture is the even-sized
-  // one cropped, and the offline side converts it at the even size and crops
-  // the RGB. Scaling chroma to the odd size instead moves every sample.
-  const int coded_width = chroma_width_ * 2, coded_height = chroma_height_ * 2;
-  sws_ = sws_getContext(coded_width, coded_height, AV_PIX_FMT_YUV420P, coded_width, coded_height, AV_PIX_FMT_RGB24,
+  // An odd-sized picture is the even-sized one cropped: the offline side
+  // converts it at the even size and crops the RGB. Scaling chroma to the odd
+  // size instead moves every sample.
+  sws_ = sws_getContext(coded_width_, coded_height_, AV_PIX_FMT_YUV420P, coded_width_, coded_height_, AV_PIX_FMT_RGB24,
                         bitexact_swscale_flags() | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr);
   if (!sws_) throw Error("swscale cannot convert " + std::to_string(width) + "x" + std::to_string(height) + " frames");
   // yuv420p is video range, BT.601 by default: the offline decode's case, left as it is.
@@ -71,20 +71,14 @@ Yuv420ToRgb::Yuv420ToRgb(int width, int height, YuvRange range, YuvMatrix matrix
     sws_setColorspaceDetails(sws_, coefficients, range == YuvRange::full ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT),
                              1, 0, 1 << 16, 1 << 16);
   }
-  staging_stride_ = {padded(size_t(coded_width)), padded(size_t(chroma_width_)), padded(size_t(chroma_width_))};
-  staging_offset_ = {0, staging_stride_[0] * size_t(coded_height),
-                     staging_stride_[0] * size_t(coded_height) + staging_stride_[1] * size_t(chroma_height_)};
+  staging_stride_ = {padded(size_t(coded_width_)), padded(size_t(chroma_width_)), padded(size_t(chroma_width_))};
+  staging_offset_ = {0, staging_stride_[0] * size_t(coded_height_),
+                     staging_stride_[0] * size_t(coded_height_) + staging_stride_[1] * size_t(chroma_height_)};
   staging_.assign(staging_offset_[2] + staging_stride_[2] * size_t(chroma_height_) + kSlack, 0);
-  if (coded_width != width || coded_height != height) coded_rgb_.resize(size_t(coded_width) * coded_height * 3);
+  if (coded_width_ != width || coded_height_ != height) coded_rgb_.resize(size_t(coded_width_) * coded_height_ * 3);
 }
 
 Yuv420ToRgb::~Yuv420ToRgb() { sws_freeContext(sws_); }
-
-RgbView Yuv420ToRgb::convert(const Yuv420View& frame) {
-  const size_t stride = size_t(width_) * 3;
-  convert(frame, rgb_.data(), stride);
-  return {rgb_.data(), width_, height_, stride};
-}
 
 void Yuv420ToRgb::convert(const Yuv420View& frame, uint8_t* rgb, size_t stride) {
   if (jfif_)
@@ -148,18 +142,14 @@ void Yuv420ToRgb::convert_swscale(const Yuv420View& frame, uint8_t* rgb, size_t 
     src_stride[p] = int(staging_stride_[p]);
   }
   // An odd size's extra luma column and row only reach the RGB that is cropped off.
-  const int coded_width = chroma_width_ * 2, coded_height = chroma_height_ * 2;
-  if (coded_rgb_.empty()) {
-    uint8_t* dst[4] = {rgb, nullptr, nullptr, nullptr};  // sws_scale reads all four
-    const int dst_stride[4] = {int(stride), 0, 0, 0};
-    sws_scale(sws_, src, src_stride, 0, coded_height, dst, dst_stride);
-    return;
-  }
-  uint8_t* dst[4] = {coded_rgb_.data(), nullptr, nullptr, nullptr};
-  const int dst_stride[4] = {coded_width * 3, 0, 0, 0};
-  sws_scale(sws_, src, src_stride, 0, coded_height, dst, dst_stride);
+  const bool cropped = !coded_rgb_.empty();
+  uint8_t* dst[4] = {cropped ? coded_rgb_.data() : rgb, nullptr, nullptr, nullptr};  // sws_scale reads all four
+  const int dst_stride[4] = {cropped ? coded_width_ * 3 : int(stride), 0, 0, 0};
+  sws_scale(sws_, src, src_stride, 0, coded_height_, dst, dst_stride);
+  if (!cropped) return;
   for (int y = 0; y < height_; ++y)
-    std::memcpy(rgb + size_t(y) * stride, coded_rgb_.data() + size_t(y) * size_t(coded_width) * 3, size_t(width_) * 3);
+    std::memcpy(rgb + size_t(y) * stride, coded_rgb_.data() + size_t(y) * size_t(coded_width_) * 3,
+                size_t(width_) * 3);
 }
 
 }  // namespace gearnn

@@ -47,8 +47,6 @@ public:
 
   int width() const { return width_; }
   int height() const { return height_; }
-  // The frame in the converter's own RGB buffer, valid until the next call.
-  RgbView convert(const Yuv420View& frame);
   // The frame into `rgb`, rows `stride` bytes apart.
   void convert(const Yuv420View& frame, uint8_t* rgb, size_t stride);
 
@@ -56,7 +54,8 @@ private:
   void convert_jfif(const Yuv420View& frame, uint8_t* rgb, size_t stride);
   void convert_swscale(const Yuv420View& frame, uint8_t* rgb, size_t stride);
 
-  int width_, height_, chroma_width_, chroma_height_;
+  // An odd side is coded one sample longer (H.264 codes whole chroma samples).
+  int width_, height_, chroma_width_, chroma_height_, coded_width_, coded_height_;
   bool jfif_;
   // JFIF path: libjpeg's tables, and one up-sampled chroma row each.
   std::array<int, 256> cr_r_{}, cb_b_{}, cr_g_{}, cb_g_{};
@@ -67,8 +66,7 @@ private:
   SwsContext* sws_ = nullptr;
   std::vector<uint8_t> staging_;
   std::array<size_t, 3> staging_offset_{}, staging_stride_{};
-  std::vector<uint8_t> coded_rgb_;  // odd sizes: the RGB at the even size, cropped from
-  std::vector<uint8_t> rgb_;
+  std::vector<uint8_t> coded_rgb_;  // odd sizes: the RGB at the coded size, cropped from
 };
 
 }  // namespace gearnn

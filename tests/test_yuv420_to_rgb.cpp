@@ -41,10 +41,8 @@ struct Planes {
 };
 
 std::vector<uint8_t> convert(Yuv420ToRgb& c, const Yuv420View& view) {
-  const gearnn::RgbView out = c.convert(view);
-  std::vector<uint8_t> bytes;
-  for (int row = 0; row < out.height; ++row)
-    bytes.insert(bytes.end(), out.data + size_t(row) * out.stride, out.data + size_t(row) * out.stride + out.width * 3);
+  std::vector<uint8_t> bytes(size_t(c.width()) * size_t(c.height()) * 3);
+  c.convert(view, bytes.data(), size_t(c.width()) * 3);
   return bytes;
 }
 
