@@ -371,3 +371,49 @@ TEST(OfflineCli, ExitsWorkFolderBelongsToOneTrunkAndRecipe) {
   }
   EXPECT_EQ(fs::last_write_time(heads.front()), stamp);
 }
+
+// bundle select: the named levels in the order given, each with the same
+// adaptor bytes; the same base and exit heads; per-level exit thresholds kept
+// for the levels kept only. An unknown or repeated level, or the bundle's own
+// folder as the output, is refused by name.
+TEST(OfflineCli, BundleSelectKeepsTheNamedLevels) {
+  if (env("GEARNN_CLI").empty()) GTEST_SKIP() << "GEARNN_CLI is not set (run through meson test)";
+  const std::string dir = gearnn::testing::scratch_dir("bundle-select");
+  const std::string log = dir + "/log.txt", full = dir + "/full", selected = dir + "/selected";
+  ASSERT_EQ(gearnn_cli("bundle random --arch drn_d_22 --classes 5 --levels 3 --width 0.125 --exits base.4,base.6 -o " +
+                           full, log), 0) << slurp(log);
+  auto manifest = nlohmann::json::parse(slurp(full + "/manifest.json"));
+  ASSERT_EQ(manifest["levels"].size(), 3u);
+  const std::string first = manifest["levels"][0]["name"], second = manifest["levels"][1]["name"],
+                    third = manifest["levels"][2]["name"];
+  manifest["exits"]["heads"][0]["level_thresholds"] = {{first, 0.3}, {second, 0.4}};
+  std::ofstream(full + "/manifest.json") << manifest.dump(2);
+
+  ASSERT_EQ(gearnn_cli("bundle select " + full + " --levels " + third + "," + first + " -o " + selected, log), 0)
+      << slurp(log);
+  const auto kept = nlohmann::json::parse(slurp(selected + "/manifest.json"));
+  ASSERT_EQ(kept["levels"].size(), 2u) << kept.dump();
+  for (const auto& [at, from] : {std::pair<size_t, size_t>{0, 2}, {1, 0}}) {
+    const auto &level = kept["levels"][at], &original = manifest["levels"][from];
+    EXPECT_EQ(level["name"], original["name"]);
+    EXPECT_EQ(level["distortion"], original["distortion"]);
+    EXPECT_EQ(level.contains("adaptor"), original.contains("adaptor"));
+    if (original.contains("adaptor")) {
+      EXPECT_EQ(level["adaptor"]["sha256"], original["adaptor"]["sha256"]);
+    }
+  }
+  EXPECT_EQ(kept["base"]["sha256"], manifest["base"]["sha256"]);
+  EXPECT_EQ(kept["exits"]["sha256"], manifest["exits"]["sha256"]);
+  EXPECT_EQ(kept["exits"]["heads"][0]["level_thresholds"], nlohmann::json({{first, 0.3}}));
+  ASSERT_EQ(gearnn_cli("inspect " + selected, log), 0) << slurp(log);
+
+  for (const auto& [args, message] :
+       {std::pair<std::string, std::string>{full + " --levels nope -o " + dir + "/bad",
+                                            full + ": has no level 'nope' (its levels: " + first + ", "},
+        {full + " --levels " + first + "," + first + " -o " + dir + "/bad", "level '" + first + "' is given twice"},
+        {selected + " --levels " + first + " -o " + selected, selected + ": is the bundle itself"}}) {
+    SCOPED_TRACE(args);
+    EXPECT_EQ(gearnn_cli("bundle select " + args, log), 1) << slurp(log);
+    EXPECT_NE(slurp(log).find(message), std::string::npos) << slurp(log);
+  }
+}

@@ -1,13 +1,15 @@
 // gearnn-eval-stream: a bundle's accuracy measured through the elements.
 // A labelled split is encoded as a ladder of H.264 representations (the
-// offline encoder's recipe, as services encode) or of JPEG qualities (the
-// offline JPEG encoder, one image per frame as an MJPEG camera sends), or
-// given as files encoded elsewhere; each representation is played through
-// ... ! gearnnquality ! decoder ! gearnn (tools/stream_player.h), and the
-// masks are scored against the labels at the labels' resolution: the
-// adaptive element, the element fixed on the base level, and the element
-// fixed on each level in turn (the best of them is the oracle). A local DASH
-// MPD may stand for the files: each video representation is one stream.
+// offline encoder's recipe, as services encode), of JPEG qualities (the
+// offline JPEG encoder, one image per frame as an MJPEG camera sends) or of
+// brightness factors (the offline brightness change, then carried by one of
+// those encoders), or given as files encoded elsewhere; each representation
+// is played through ... ! gearnnquality ! decoder ! gearnn
+// (tools/stream_player.h), and the masks are scored against the labels at
+// the labels' resolution: the adaptive element, the element fixed on the
+// base level, and the element fixed on each level in turn (the best of them
+// is the oracle). A local DASH MPD may stand for the files: each video
+// representation is one stream.
 #include "cli/args.h"
 #include "cli/bench_timing.h"
 #include "cli/offline_options.h"
@@ -46,8 +48,9 @@ CommandSpec spec() {
       "gearnn-eval-stream --data ROOT --bundle BUNDLE (--ladder SPEC | --streams LIST | --mpd FILE) -o REPORT_DIR\n"
       "  [options]",
       "Encodes the split's frames, in order, as one stream per representation of\n"
-      "SPEC (h264 settings: h264:480x360@22,320x240@400k,...; or JPEG qualities:\n"
-      "jpeg:10,50,90, one JPEG image per frame), or takes the representations as\n"
+      "SPEC (h264 settings: h264:480x360@22,320x240@400k,...; JPEG qualities:\n"
+      "jpeg:10,50,90, one JPEG image per frame; or brightness factors:\n"
+      "brightness:0.2,0.5,1, carried as --carrier encodes), or takes the representations as\n"
       "files (--streams) or from a local DASH MPD (--mpd: each video\n"
       "representation, named WxH@<bandwidth>k), plays each through the gearnn\n"
       "elements, and scores the masks. Rows: adaptive (level-source=auto),\n"
@@ -65,6 +68,8 @@ CommandSpec spec() {
                              "MPEG-TS; a FILE ending .mjpeg or .mjpg: JPEG images one after another; the split's "
                              "frames in list order)"},
        {"--mpd", "FILE", "representations from a static DASH MPD on disk (SegmentTemplate or one file each)"},
+       {"--carrier", "SETTING", "how brightness representations are encoded: jpeg:Q (default jpeg:95) or an h264 "
+                                 "setting without a size (h264:@18, h264:@800k)"},
        {"--switching", "DIR", "whole models per level (gearnn adapt's --switching-out)"},
        {"--early-exit", "S,..", "threshold scales at which to play the bundle's exits too (e.g. 0.95,1,1.02)"},
        {"--time-rounds", "N", "with --early-exit: rounds in which the adaptive element and each scale are played in "
@@ -81,45 +86,69 @@ CommandSpec spec() {
 }
 
 // Encodes the dataset's images, in order, at `setting`: H.264 to an Annex B
-// file, JPEG as one image after another (each as gearnn distort encodes it).
-void encode(const Dataset& data, const DistortionSetting& setting, int fps, const std::string& path) {
+// file, JPEG as one image after another (each as gearnn distort encodes it),
+// after the brightness change of `brightness` where there is one.
+void encode(const Dataset& data, const DistortionSetting& setting, const std::optional<DistortionSetting>& brightness,
+            int fps, const std::string& path) {
   std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
   if (!out) throw Error(path + ": cannot write");
   const auto write = [&](const uint8_t* bytes, size_t size) {
     out.write(reinterpret_cast<const char*>(bytes), std::streamsize(size));
   };
+  const auto frame = [&](size_t i) {
+    RgbImage image = data.load_image(i);
+    return brightness ? apply_distortion(image, *brightness).image : image;
+  };
   if (setting.kind == DistortionSetting::Kind::jpeg) {
     for (size_t i = 0; i < data.size(); ++i) {
-      const std::vector<uint8_t> image = encode_jpeg(data.load_image(i), setting.jpeg_quality);
+      const std::vector<uint8_t> image = encode_jpeg(frame(i), setting.jpeg_quality);
       write(image.data(), image.size());
     }
   } else {
     h264_roundtrip_stream(
-        data.size(), [&](size_t i) { return data.load_image(i); }, [](size_t, RgbImage&&, const H264FrameQp&) {},
-        h264_rate_of(setting), setting.size, fps, write);
+        data.size(), frame, [](size_t, RgbImage&&, const H264FrameQp&) {}, h264_rate_of(setting), setting.size, fps,
+        write);
   }
   out.close();
   if (!out) throw Error(path + ": write error");
   fs::rename(path + ".tmp", path);
 }
 
-// One representation: encoded from the split at `setting`, or read from `file`.
+// One representation: encoded from the split at `setting` (after the
+// brightness change of `brightness`, if any), or read from `file`.
 struct Representation {
   std::string name;
   std::optional<DistortionSetting> setting;
   std::string file;
   tools::StreamCodec codec = tools::StreamCodec::h264;
+  std::optional<DistortionSetting> brightness = std::nullopt;
 };
 
-std::vector<Representation> encoded_ladder(const std::vector<DistortionSetting>& ladder) {
+tools::StreamCodec codec_of(const DistortionSetting& s) {
+  return s.kind == DistortionSetting::Kind::jpeg ? tools::StreamCodec::jpeg : tools::StreamCodec::h264;
+}
+
+// The encoder that carries brightness representations: JPEG at a quality, or
+// H.264 at the frames' own size.
+DistortionSetting carrier_option(const std::string& text) {
+  const DistortionSetting c = parse_distortion_setting(text);
+  if (c.kind == DistortionSetting::Kind::jpeg) return c;
+  if (c.kind == DistortionSetting::Kind::h264 && !c.size) return c;
+  throw UsageError("--carrier: '" + text + "' is not jpeg:Q or an h264 setting without a size (h264:@18, h264:@800k)");
+}
+
+std::vector<Representation> encoded_ladder(const std::vector<DistortionSetting>& ladder,
+                                           const DistortionSetting& carrier) {
   std::vector<Representation> out;
   for (const auto& r : ladder) {
     if (r.kind == DistortionSetting::Kind::h264)
       out.push_back({r.text().substr(5), r, "", tools::StreamCodec::h264});  // the name without "h264:"
     else if (r.kind == DistortionSetting::Kind::jpeg)
       out.push_back({r.text(), r, "", tools::StreamCodec::jpeg});
+    else if (r.kind == DistortionSetting::Kind::brightness)
+      out.push_back({r.text(), carrier, "", codec_of(carrier), r});
     else
-      throw UsageError("--ladder takes h264 or jpeg settings, not " + r.text());
+      throw UsageError("--ladder takes h264, jpeg or brightness settings, not " + r.text());
   }
   return out;
 }
@@ -175,8 +204,8 @@ struct Played {
   ConfusionMatrix confusion;
   std::map<std::string, size_t> frames_per_level;
   size_t switches = 0;
-  double qp_sum = 0, jpeg_quality_sum = 0;
-  size_t qp_frames = 0, jpeg_frames = 0;
+  double qp_sum = 0, jpeg_quality_sum = 0, brightness_sum = 0;
+  size_t qp_frames = 0, jpeg_frames = 0, brightness_frames = 0;
   double ms_per_frame = 0;                      // wall clock from the first frame out to the last
   double compute_sum = 0;                       // with early exits: the frames' shares of the network's MACs
   std::map<std::string, size_t> frames_per_exit;  // with early exits; "network" for frames that left none
@@ -228,6 +257,10 @@ Played play(const std::string& stream, tools::StreamCodec codec, const Dataset& 
       p.jpeg_quality_sum += seg.measured_jpeg_quality;
       ++p.jpeg_frames;
     }
+    if (seg.measured & GST_GEARNN_MEASURED_BRIGHTNESS) {
+      p.brightness_sum += seg.measured_brightness;
+      ++p.brightness_frames;
+    }
     if (seg.has_compute_fraction) {
       p.compute_sum += seg.compute_fraction;
       ++p.frames_per_exit[seg.exit ? seg.exit : "network"];
@@ -258,12 +291,39 @@ std::string fixed(double v) {
   return buf;
 }
 
-// The mean of what gearnnquality read from the stream ("33.10"; "-" when
-// nothing), named ("QP 33.10", "JPEG 30.00") where a ladder mixes codecs.
-std::string mean_measured(const Played& p, bool named) {
-  if (p.qp_frames) return (named ? "QP " : "") + fixed(p.qp_sum / double(p.qp_frames));
-  if (p.jpeg_frames) return (named ? "JPEG " : "") + fixed(p.jpeg_quality_sum / double(p.jpeg_frames));
-  return "-";
+// The means of what the element measured on a stream, per dimension it
+// reports: QP, JPEG quality, brightness.
+struct MeanMeasured {
+  std::vector<std::pair<std::string, std::string>> values;  // ("QP", "33.10"), ...
+  explicit MeanMeasured(const Played& p) {
+    const auto add = [&](const char* what, double sum, size_t n, const char* format) {
+      if (!n) return;
+      char buf[32];
+      std::snprintf(buf, sizeof buf, format, sum / double(n));
+      values.push_back({what, buf});
+    };
+    add("QP", p.qp_sum, p.qp_frames, "%.2f");
+    add("JPEG quality", p.jpeg_quality_sum, p.jpeg_frames, "%.2f");
+    add("brightness", p.brightness_sum, p.brightness_frames, "%.3f");
+  }
+  // "33.10" where every representation measures the same one dimension
+  // (`only`), else "QP 33.10, brightness 0.412"; "-" when nothing was measured.
+  std::string text(const std::string& only) const {
+    std::string out;
+    for (const auto& [what, value] : values) out += (out.empty() ? "" : ", ") + (only.empty() ? what + " " : "") + value;
+    return out.empty() ? "-" : out;
+  }
+};
+
+// The one dimension every representation measured, or "" where they differ.
+std::string common_dimension(const std::vector<MeanMeasured>& all) {
+  std::string only;
+  for (const MeanMeasured& m : all) {
+    if (m.values.size() != 1) return "";
+    if (!only.empty() && only != m.values[0].first) return "";
+    only = m.values[0].first;
+  }
+  return only;
 }
 
 int run(int argc, char** argv) {
@@ -298,8 +358,10 @@ int run(int argc, char** argv) {
   }
   const std::string work = args.get("--work", (fs::path(out_dir) / "streams").string());
   if (args.has("--ladder") || args.has("--mpd") || args.has("--switching")) fs::create_directories(work);
+  if (args.has("--carrier") && !args.has("--ladder")) throw UsageError("--carrier goes with --ladder");
+  const DistortionSetting carrier = carrier_option(args.get("--carrier", "jpeg:95"));
   const std::vector<Representation> representations =
-      args.has("--ladder")  ? encoded_ladder(level_spec_option(args, "--ladder"))
+      args.has("--ladder")  ? encoded_ladder(level_spec_option(args, "--ladder"), carrier)
       : args.has("--mpd")   ? mpd_representations(args.get("--mpd"), work)
                             : given_files(args.get("--streams"));
   const Manifest& m = loaded->manifest();
@@ -319,12 +381,15 @@ int run(int argc, char** argv) {
   bool has_h264 = false, has_jpeg = false;
   for (const Representation& r : representations) (r.codec == tools::StreamCodec::jpeg ? has_jpeg : has_h264) = true;
   const bool mixed_codecs = has_h264 && has_jpeg;
+  size_t brightness_count = 0;
+  for (const Representation& r : representations) brightness_count += r.brightness.has_value();
   std::vector<ResultRow> rows;
-  std::ostringstream table;
-  table << "## Levels chosen by the adaptive element\n\n"
-        << "| representation | mean measured " << (mixed_codecs ? "quality" : has_jpeg ? "JPEG quality" : "QP")
-        << " | switches | frames per level | oracle level |\n"
-        << "|---|---:|---:|---|---|\n";
+  struct Choice {
+    MeanMeasured measured;
+    size_t switches;
+    std::string levels, oracle;
+  };
+  std::vector<Choice> choices;
   std::ostringstream exits_table;
   exits_table << "## Early exits per representation\n\n"
               << "| representation | method | mIoU | ms per frame | time (% of the adaptive element's) | "
@@ -337,7 +402,7 @@ int run(int argc, char** argv) {
     const std::string extension = rep.codec == tools::StreamCodec::jpeg ? ".mjpeg" : ".h264";
     const std::string stream =
         rep.file.empty() ? (fs::path(work) / (file_safe_name(name) + extension)).string() : rep.file;
-    if (rep.file.empty() && !fs::exists(stream)) encode(data, *rep.setting, fps, stream);
+    if (rep.file.empty() && !fs::exists(stream)) encode(data, *rep.setting, rep.brightness, fps, stream);
     std::fprintf(stderr, "%s: playing %zu frames\n", name.c_str(), data.size());
 
     tools::PlayOptions o;
@@ -405,11 +470,22 @@ int run(int argc, char** argv) {
     rows.push_back(base);
     std::string levels;
     for (const auto& [level, n] : adaptive.frames_per_level) levels += (levels.empty() ? "" : ", ") + level + " " + std::to_string(n);
-    table << "| " << name << " | " << mean_measured(adaptive, mixed_codecs) << " | " << adaptive.switches << " | "
-          << levels << " | " << best_level << " |\n";
+    choices.push_back({MeanMeasured(adaptive), adaptive.switches, levels, best_level});
     std::fprintf(stderr, "%s: adaptive %.2f, base %.2f, oracle %s %.2f\n", name.c_str(), adaptive.confusion.miou(),
                  base.miou, best_level.c_str(), oracle.miou);
   }
+
+  std::vector<MeanMeasured> measured;
+  for (const Choice& c : choices) measured.push_back(c.measured);
+  const std::string only = common_dimension(measured);
+  std::ostringstream table;
+  table << "## Levels chosen by the adaptive element\n\n"
+        << "| representation | mean measured" << (only.empty() ? "" : " " + only)
+        << " | switches | frames per level | oracle level |\n"
+        << "|---|---:|---:|---|---|\n";
+  for (size_t i = 0; i < choices.size(); ++i)
+    table << "| " << rep_names[i] << " | " << choices[i].measured.text(only) << " | " << choices[i].switches << " | "
+          << choices[i].levels << " | " << choices[i].oracle << " |\n";
 
   ReportInfo info;
   info.title = args.get("--title", "gearnn through the elements: " + bundle);
@@ -427,6 +503,10 @@ int run(int argc, char** argv) {
           << "classifier, as a share of the network's.\n\n";
   notes << "Each representation is the split's " << data.size() << " frames in list order, ";
   if (args.has("--ladder")) {
+    if (brightness_count > 0)
+      notes << (brightness_count < representations.size() ? "its brightness representations " : "")
+            << "changed in brightness as `gearnn distort` changes it (each RGB value times the factor, clipped to "
+            << "255) and carried as `" << carrier.text() << "`: ";
     if (has_h264) notes << "H.264 encoded at " << fps << " frames/s by `" << h264_recipe() << "`";
     if (mixed_codecs) notes << ", ";
     if (has_jpeg) notes << "JPEG encoded one image per frame as `gearnn distort` encodes (libjpeg, IJG tables, 4:2:0)";

@@ -13,6 +13,8 @@
 #   stream     the ABR bundle measured through the elements on a bitrate ladder
 #   stream_exits  the same with the bundle's early exits on too, per representation
 #   stream_jpeg  the JPEG bundle through the elements, one MJPEG stream per quality
+#   stream_brightness  the brightness bundle through the elements, one MJPEG stream per brightness
+#   stream_darkening  the same ladder on that bundle without its brightening levels (gearnn bundle select)
 #   exits      FlexDNN early exits added to the ABR bundle, against BranchyNet-style exits and smaller inputs
 #   exits_clean  the shipped exits' reports on clean frames (part of exits; alone for a bundle whose exits exist)
 #   exit_levels  thresholds of their own for the ABR bundle's distorted levels (its exits kept) + reports
@@ -196,6 +198,33 @@ step_stream_exits() {
 # on val, with DNN switching where the jpeg step's whole models are in the
 # work folder.
 step_stream_jpeg() { stream_reports jpeg "$jpeg_levels" jpeg-streams "MJPEG at each quality"; }
+
+# The brightness bundle through the elements: the frames darkened or
+# brightened by each of its levels' factors and by three in between (0.3, 0.5,
+# 1.2: lighting falls between levels too), sent as MJPEG at quality 95 (the
+# --carrier default, a camera's stream), on 0006R0 and on val, with DNN
+# switching where the brightness step's whole models are in the work folder.
+brightness_ladder="brightness:0.1,0.2,0.3,0.4,0.5,0.6,0.8,1,1.2,1.5,2"
+step_stream_brightness() {
+  stream_reports brightness "$brightness_ladder" brightness-streams "MJPEG at each brightness"
+}
+
+# The same streams played on the brightness bundle without its brightening
+# levels (1.5, 2): a bright street's undistorted frames measure as brightened
+# ones (model card), so here they run the base instead.
+step_stream_darkening() {
+  local ship=models/camvid-brightness bundle="$work/brightness-darkening"
+  local darkening=brightness:0.1,brightness:0.2,brightness:0.4,brightness:0.6,brightness:0.8,brightness:1
+  run "$gearnn" bundle select "$ship" --levels "$darkening" -o "$bundle"
+  local eval_stream=("${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads"
+                     --bundle "$bundle" --ladder "$brightness_ladder")
+  run "${eval_stream[@]}" --split train --only-sequence "$heldout" --work "$work/brightness-streams-$heldout" \
+    --title "camvid-brightness without brightening levels through the elements: CamVid $heldout (held out)" \
+    -o "$ship/stream-report-darkening-$heldout"
+  run "${eval_stream[@]}" --split val --work "$work/brightness-streams" \
+    --title "camvid-brightness without brightening levels through the elements: CamVid val" \
+    -o "$ship/stream-report-darkening"
+}
 
 # Like for like: at a level that barely differs from clean (JPEG 90; 100 runs
 # the base), a fine-tuning that uses the base's own loss and data should gain

@@ -18,11 +18,13 @@ const char* kBundleUsage =
     "usage: gearnn bundle random --arch A --classes C --levels N [--budget 0.2%] -o DIR\n"
     "       gearnn bundle base --arch A --weights FILE --classes camvid|cityscapes|N -o DIR\n"
     "       gearnn bundle merge BUNDLE BUNDLE... -o DIR\n"
+    "       gearnn bundle select BUNDLE --levels NAME,... -o DIR\n"
     "       gearnn bundle redescribe BUNDLE --data ROOT [--split train]\n"
     "\n"
     "  random   a valid bundle with random weights, for tests and benchmarks\n"
     "  base     a one-level bundle around converted weights (see models/convert_drn_checkpoint.py)\n"
     "  merge    join bundles of one base (for example per-level results of gearnn adapt)\n"
+    "  select   a copy with only some of its levels\n"
     "  redescribe  measure every level again, as the runtime measures it, on the data it was made from\n";
 
 const CommandSpec kRandomSpec{
@@ -66,6 +68,17 @@ const CommandSpec kMergeSpec{
     {{"--output", "DIR", "bundle folder to write", "-o"}},
     1,
     1000};
+
+const CommandSpec kSelectSpec{
+    "gearnn bundle select BUNDLE --levels NAME,... -o DIR",
+    "Copies the bundle with only the levels named, in that order: the base, those\n"
+    "levels' adaptors, and the early exits with those levels' thresholds. For\n"
+    "streams on which the other levels would be chosen for frames they were not\n"
+    "trained for (brightening levels on a street brighter than the training\n"
+    "data's, for example).",
+    {{"--levels", "NAME,...", "the levels to keep"}, {"--output", "DIR", "bundle folder to write", "-o"}},
+    1,
+    1};
 
 CommandSpec redescribe_spec() {
   CommandSpec s{
@@ -183,20 +196,33 @@ int bundle_merge(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int bundle_select(const std::vector<std::string>& argv) {
+  const Args args(kSelectSpec, argv);
+  if (args.help()) {
+    std::cout << help_text(kSelectSpec);
+    return 0;
+  }
+  const std::string out = args.require("--output");
+  select_levels(args.positional()[0], comma_items(args.require("--levels")), out);
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int run_bundle(const std::vector<std::string>& argv) {
-  if (argv.empty()) throw UsageError("missing subcommand (random, base, merge or redescribe)");
+  if (argv.empty()) throw UsageError("missing subcommand (random, base, merge, select or redescribe)");
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "random") return bundle_random(rest);
   if (argv[0] == "base") return bundle_base(rest);
   if (argv[0] == "merge") return bundle_merge(rest);
+  if (argv[0] == "select") return bundle_select(rest);
   if (argv[0] == "redescribe") return bundle_redescribe(rest);
   if (argv[0] == "--help" || argv[0] == "-h") {
     std::cout << kBundleUsage;
     return 0;
   }
-  throw UsageError("unknown subcommand '" + argv[0] + "' (random, base, merge or redescribe)");
+  throw UsageError("unknown subcommand '" + argv[0] + "' (random, base, merge, select or redescribe)");
 }
 
 }  // namespace gearnn::cli

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace gearnn {
 namespace fs = std::filesystem;
@@ -221,6 +222,40 @@ void merge_bundles(const std::vector<std::string>& bundles, const std::string& o
     }
   }
   write_bundle(output, merged, base, adaptors);
+}
+
+void select_levels(const std::string& bundle, const std::vector<std::string>& names, const std::string& output) {
+  if (names.empty()) throw Error("select: no levels given");
+  std::error_code ec;
+  if (fs::exists(output, ec) && fs::equivalent(bundle, output, ec))
+    throw Error(output + ": is the bundle itself; write the selection to another folder");
+  const auto b = Bundle::load(bundle);  // validates hashes, names and shapes
+  const Manifest& m = b->manifest();
+  Manifest kept = m;
+  kept.levels.clear();
+  std::vector<NamedTensors> adaptors;
+  for (const std::string& name : names) {
+    size_t l = 0;
+    while (l < m.levels.size() && m.levels[l].name != name) ++l;
+    if (l == m.levels.size()) {
+      std::string known;
+      for (const auto& level : m.levels) known += (known.empty() ? "" : ", ") + level.name;
+      throw Error(bundle + ": has no level '" + name + "' (its levels: " + known + ")");
+    }
+    for (const auto& chosen : kept.levels)
+      if (chosen.name == name) throw Error("select: level '" + name + "' is given twice");
+    kept.levels.push_back(m.levels[l]);
+    adaptors.push_back(m.levels[l].adaptor ? named_layers(b->architecture(), b->weights(l), m.levels[l].adaptor->layers)
+                                           : NamedTensors{});
+  }
+  write_bundle(output, kept, named_weights(b->architecture(), b->base_weights()), adaptors);
+  std::vector<ExitHead> heads = b->exits();
+  for (ExitHead& head : heads)
+    for (auto it = head.spec.level_thresholds.begin(); it != head.spec.level_thresholds.end();)
+      it = std::find(names.begin(), names.end(), it->first) == names.end() ? head.spec.level_thresholds.erase(it)
+                                                                             : std::next(it);
+  if (!heads.empty()) write_bundle_exits(output, heads);
+  Bundle::load(output);
 }
 
 }  // namespace gearnn

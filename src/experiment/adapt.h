@@ -58,4 +58,10 @@ void write_switching_bundle(const std::string& bundle, const std::string& switch
 // Joins bundles made from the same base (for example one per level) into one.
 void merge_bundles(const std::vector<std::string>& bundles, const std::string& output);
 
+// A copy of `bundle` with only the levels named, in that order (its base, its
+// adaptors of those levels, and its early exits with their thresholds for
+// those levels): for streams where the other levels' descriptors would match
+// frames they were not trained for.
+void select_levels(const std::string& bundle, const std::vector<std::string>& names, const std::string& output);
+
 }  // namespace gearnn

@@ -3,8 +3,9 @@
 // avdec_h264 ! gearnn measure the descriptor the offline side computes for
 // their level, a ladder of representations lands on each one's level, and
 // brightness reads the same on the same frames; gearnn-eval-stream scores a
-// ladder it encodes (H.264 or JPEG) and the same streams given as files alike.
+// ladder it encodes (H.264, JPEG or brightness) and the same streams given as files alike.
 #include "../distort/synthetic.h"
+#include "distort/apply.h"
 #include "distort/distort_images.h"
 #include "distort/h264.h"
 #include "gearnnmeta.h"
@@ -425,6 +426,84 @@ TEST(StreamLevels, EvalStreamScoresAJpegLadder) {
   std::ofstream(text) << "not a JPEG\n";
   EXPECT_EQ(run_capturing(common + " --streams a=" + text + " -o " + dir + "/bad", dir + "/bad.err"), 1);
   EXPECT_NE(read_text(dir + "/bad.err").find(text + ": "), std::string::npos) << read_text(dir + "/bad.err");
+}
+
+// gearnn-eval-stream --ladder brightness:...: each representation is the
+// split darkened or brightened as gearnn distort does it and carried as JPEG
+// (or H.264 with --carrier); the element measures on it the brightness that
+// the offline side computes for the level from the same frames, runs that
+// level on every frame, and the level-choice table shows what it measured.
+TEST(StreamLevels, EvalStreamScoresABrightnessLadder) {
+  const std::string tool = gearnn::testing::env("GEARNN_EVAL_STREAM");
+  if (tool.empty()) GTEST_SKIP() << "GEARNN_EVAL_STREAM is not set (run through meson test)";
+  const std::string dir = gearnn::testing::scratch_dir("eval-stream-brightness");
+  const std::string data = gearnn::testing::make_shapes_dataset(dir + "/data", 2, 20, 96, 72);
+  std::vector<std::string> frames;
+  std::ifstream list(data + "/val.txt");
+  for (std::string image, label; list >> image >> label;) frames.push_back(data + "/" + image);
+  ASSERT_EQ(frames.size(), 20u);
+  // The levels' descriptors as gearnn adapt computes them, on these frames.
+  const std::string probe = bundle_with_levels("eval-stream-brightness-probe", {jpeg_level("a", 10), jpeg_level("b", 90)});
+  const double reference = luma_of_mean(read_manifest(probe + "/manifest.json").normalization.mean);
+  const auto descriptor = [&](double factor) {
+    double sum = 0;
+    for (const auto& f : frames)
+      sum += relative_brightness(
+          apply_distortion(read_png_rgb(f), parse_distortion_setting("brightness:" + std::to_string(factor))).mean_luma,
+          reference);
+    return sum / double(frames.size());
+  };
+  LevelSpec dark, normal;
+  dark.name = "dark";
+  dark.distortion.brightness = descriptor(0.3);
+  normal.name = "normal";
+  normal.distortion.brightness = descriptor(1.0);
+  ASSERT_LT(dark.distortion.brightness, 0.5 * *normal.distortion.brightness);
+  const std::string bundle = bundle_with_levels("eval-stream-brightness-bundle", {dark, normal});
+  const std::string common = tool + " --data " + data + " --split val --bundle " + bundle + " --threads 1";
+
+  const auto rows = run_ladder(common, dir, "brightness:0.3,1");
+  ASSERT_FALSE(HasFailure());
+  const std::string table = read_text(dir + "/encoded/report.md");
+  EXPECT_NE(table.find("| representation | mean measured brightness |"), std::string::npos) << table;
+  EXPECT_NE(table.find("and carried as `jpeg:95`: JPEG encoded"), std::string::npos) << table;
+  for (const auto& [rep, level] : {std::pair<std::string, LevelSpec>{"brightness:0.3", dark}, {"brightness:1", normal}}) {
+    SCOPED_TRACE(rep);
+    EXPECT_DOUBLE_EQ(rows.at({"adaptive", rep}), rows.at({"fixed:" + level.name, rep}));
+    EXPECT_DOUBLE_EQ(rows.at({"base", rep}), rows.at({"fixed:normal", rep}));  // the level without adaptor
+    EXPECT_DOUBLE_EQ(rows.at({"oracle", rep}), std::max(rows.at({"fixed:dark", rep}), rows.at({"fixed:normal", rep})));
+    const auto cells = table_row(table, "## Levels chosen by the adaptive element", "| " + rep + " |");
+    ASSERT_GE(cells.size(), 5u) << table;
+    // JPEG at quality 95 moves the mean luma by a fraction of a level.
+    EXPECT_NEAR(std::stod(cells[2]), *level.distortion.brightness, 0.01) << "mean measured brightness";
+    EXPECT_EQ(cells[3], " 0 ") << "switches";
+    EXPECT_EQ(cells[4], " " + level.name + " 20 ") << "frames per level";
+  }
+  EXPECT_NE(rows.at({"fixed:normal", "brightness:0.3"}), rows.at({"fixed:normal", "brightness:1"}));
+
+  // Carried by H.264 instead: the same level, the same brightness within the
+  // codec's and the video-range conversion's rounding.
+  ASSERT_EQ(run_capturing(common + " --ladder brightness:0.3 --carrier h264:@18 --work " + dir + "/h264 -o " + dir +
+                              "/h264-report",
+                          dir + "/h264.err"),
+            0)
+      << read_text(dir + "/h264.err");
+  const std::string h264_table = read_text(dir + "/h264-report/report.md");
+  const auto cells = table_row(h264_table, "## Levels chosen by the adaptive element", "| brightness:0.3 |");
+  ASSERT_GE(cells.size(), 5u) << h264_table;
+  EXPECT_NEAR(std::stod(cells[2]), *dark.distortion.brightness, 0.02) << h264_table;
+  EXPECT_EQ(cells[4], " dark 20 ") << h264_table;
+  EXPECT_TRUE(fs::is_regular_file(dir + "/h264/brightness_0.3.h264"));
+
+  for (const auto& [args, message] :
+       {std::pair<std::string, std::string>{"--ladder brightness:0.3 --carrier h264:96x72@18",
+                                            "--carrier: 'h264:96x72@18' is not jpeg:Q or an h264 setting without a size"},
+        {"--ladder brightness:0.3 --carrier brightness:0.5", "--carrier: 'brightness:0.5' is not jpeg:Q"},
+        {"--streams a=" + dir + "/h264/brightness_0.3.h264 --carrier jpeg:90", "--carrier goes with --ladder"}}) {
+    SCOPED_TRACE(args);
+    EXPECT_EQ(run_capturing(common + " " + args + " -o " + dir + "/bad", dir + "/bad.err"), 2);
+    EXPECT_NE(read_text(dir + "/bad.err").find(message), std::string::npos) << read_text(dir + "/bad.err");
+  }
 }
 
 // gearnn-eval-stream --mpd: a two-representation ladder muxed into DASH by
