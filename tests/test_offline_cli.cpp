@@ -374,8 +374,9 @@ TEST(OfflineCli, ExitsWorkFolderBelongsToOneTrunkAndRecipe) {
 
 // bundle select: the named levels in the order given, each with the same
 // adaptor bytes; the same base and exit heads; per-level exit thresholds kept
-// for the levels kept only. An unknown or repeated level, or the bundle's own
-// folder as the output, is refused by name.
+// for the levels kept only. An unknown or repeated level, the bundle's own
+// folder as the output (named by folder or by manifest) or a folder in use is
+// refused by name.
 TEST(OfflineCli, BundleSelectKeepsTheNamedLevels) {
   if (env("GEARNN_CLI").empty()) GTEST_SKIP() << "GEARNN_CLI is not set (run through meson test)";
   const std::string dir = gearnn::testing::scratch_dir("bundle-select");
@@ -411,7 +412,9 @@ TEST(OfflineCli, BundleSelectKeepsTheNamedLevels) {
        {std::pair<std::string, std::string>{full + " --levels nope -o " + dir + "/bad",
                                             full + ": has no level 'nope' (its levels: " + first + ", "},
         {full + " --levels " + first + "," + first + " -o " + dir + "/bad", "level '" + first + "' is given twice"},
-        {selected + " --levels " + first + " -o " + selected, selected + ": is the bundle itself"}}) {
+        {selected + " --levels " + first + " -o " + selected, selected + ": is the bundle itself"},
+        {selected + "/manifest.json --levels " + first + " -o " + selected, selected + ": is the bundle itself"},
+        {full + " --levels " + first + " -o " + selected, selected + ": exists and is not an empty folder"}}) {
     SCOPED_TRACE(args);
     EXPECT_EQ(gearnn_cli("bundle select " + args, log), 1) << slurp(log);
     EXPECT_NE(slurp(log).find(message), std::string::npos) << slurp(log);

@@ -50,10 +50,10 @@ CommandSpec spec() {
       "Encodes the split's frames, in order, as one stream per representation of\n"
       "SPEC (h264 settings: h264:480x360@22,320x240@400k,...; JPEG qualities:\n"
       "jpeg:10,50,90, one JPEG image per frame; or brightness factors:\n"
-      "brightness:0.2,0.5,1, carried as --carrier encodes), or takes the representations as\n"
-      "files (--streams) or from a local DASH MPD (--mpd: each video\n"
-      "representation, named WxH@<bandwidth>k), plays each through the gearnn\n"
-      "elements, and scores the masks. Rows: adaptive (level-source=auto),\n"
+      "brightness:0.2,0.5,1, encoded as --carrier says), or takes the\n"
+      "representations as files (--streams) or from a local DASH MPD (--mpd:\n"
+      "each video representation, named WxH@<bandwidth>k), plays each through\n"
+      "the gearnn elements, and scores the masks. Rows: adaptive (level-source=auto),\n"
       "base (fixed on the bundle's level without adaptor), oracle (the best fixed\n"
       "level in hindsight, per representation), fixed:<level> for every level, and\n"
       "with --switching, DNN switching (each level's whole fine-tuned model, chosen\n"
@@ -63,7 +63,7 @@ CommandSpec spec() {
       "Writes the formats of gearnn eval, with a table of the levels chosen.",
       {{"--split", "S", "split to score (default val)"},
        {"--bundle", "BUNDLE", "the bundle played by gearnn"},
-       {"--ladder", "SPEC", "representations, as H.264 or JPEG distortion settings"},
+       {"--ladder", "SPEC", "representations, as H.264, JPEG or brightness distortion settings"},
        {"--streams", "LIST", "representations as files instead: NAME=FILE,... (H.264: Annex B, MP4, MKV, "
                              "MPEG-TS; a FILE ending .mjpeg or .mjpg: JPEG images one after another; the split's "
                              "frames in list order)"},
@@ -97,7 +97,8 @@ void encode(const Dataset& data, const DistortionSetting& setting, const std::op
   };
   const auto frame = [&](size_t i) {
     RgbImage image = data.load_image(i);
-    return brightness ? apply_distortion(image, *brightness).image : image;
+    if (brightness) image = apply_distortion(image, *brightness).image;
+    return image;
   };
   if (setting.kind == DistortionSetting::Kind::jpeg) {
     for (size_t i = 0; i < data.size(); ++i) {
@@ -118,7 +119,7 @@ void encode(const Dataset& data, const DistortionSetting& setting, const std::op
 // brightness change of `brightness`, if any), or read from `file`.
 struct Representation {
   std::string name;
-  std::optional<DistortionSetting> setting;
+  std::optional<DistortionSetting> setting;  // the codec's: for a brightness representation, the carrier
   std::string file;
   tools::StreamCodec codec = tools::StreamCodec::h264;
   std::optional<DistortionSetting> brightness = std::nullopt;
@@ -151,6 +152,13 @@ std::vector<Representation> encoded_ladder(const std::vector<DistortionSetting>&
       throw UsageError("--ladder takes h264, jpeg or brightness settings, not " + r.text());
   }
   return out;
+}
+
+// An encoded representation's file name without extension: its name, and for
+// a brightness representation its carrier too, so that a stream encoded with
+// another carrier is not taken for it.
+std::string encoded_stem(const Representation& r) {
+  return r.brightness ? r.name + "-" + r.setting->text() : r.name;
 }
 
 tools::StreamCodec codec_of_file(const std::string& path) {
@@ -306,11 +314,11 @@ struct MeanMeasured {
     add("JPEG quality", p.jpeg_quality_sum, p.jpeg_frames, "%.2f");
     add("brightness", p.brightness_sum, p.brightness_frames, "%.3f");
   }
-  // "33.10" where every representation measures the same one dimension
-  // (`only`), else "QP 33.10, brightness 0.412"; "-" when nothing was measured.
-  std::string text(const std::string& only) const {
+  // "33.10", or named: "QP 33.10, brightness 0.412" (where representations
+  // measure different dimensions); "-" when nothing was measured.
+  std::string text(bool named) const {
     std::string out;
-    for (const auto& [what, value] : values) out += (out.empty() ? "" : ", ") + (only.empty() ? what + " " : "") + value;
+    for (const auto& [what, value] : values) out += (out.empty() ? "" : ", ") + (named ? what + " " : "") + value;
     return out.empty() ? "-" : out;
   }
 };
@@ -383,6 +391,8 @@ int run(int argc, char** argv) {
   const bool mixed_codecs = has_h264 && has_jpeg;
   size_t brightness_count = 0;
   for (const Representation& r : representations) brightness_count += r.brightness.has_value();
+  if (args.has("--carrier") && brightness_count == 0)
+    throw UsageError("--carrier encodes brightness representations, and --ladder has none");
   std::vector<ResultRow> rows;
   struct Choice {
     MeanMeasured measured;
@@ -401,7 +411,7 @@ int run(int argc, char** argv) {
     rep_names.push_back(name);
     const std::string extension = rep.codec == tools::StreamCodec::jpeg ? ".mjpeg" : ".h264";
     const std::string stream =
-        rep.file.empty() ? (fs::path(work) / (file_safe_name(name) + extension)).string() : rep.file;
+        rep.file.empty() ? (fs::path(work) / (file_safe_name(encoded_stem(rep)) + extension)).string() : rep.file;
     if (rep.file.empty() && !fs::exists(stream)) encode(data, *rep.setting, rep.brightness, fps, stream);
     std::fprintf(stderr, "%s: playing %zu frames\n", name.c_str(), data.size());
 
@@ -484,8 +494,8 @@ int run(int argc, char** argv) {
         << " | switches | frames per level | oracle level |\n"
         << "|---|---:|---:|---|---|\n";
   for (size_t i = 0; i < choices.size(); ++i)
-    table << "| " << rep_names[i] << " | " << choices[i].measured.text(only) << " | " << choices[i].switches << " | "
-          << choices[i].levels << " | " << choices[i].oracle << " |\n";
+    table << "| " << rep_names[i] << " | " << choices[i].measured.text(only.empty()) << " | " << choices[i].switches
+          << " | " << choices[i].levels << " | " << choices[i].oracle << " |\n";
 
   ReportInfo info;
   info.title = args.get("--title", "gearnn through the elements: " + bundle);
@@ -503,13 +513,13 @@ int run(int argc, char** argv) {
           << "classifier, as a share of the network's.\n\n";
   notes << "Each representation is the split's " << data.size() << " frames in list order, ";
   if (args.has("--ladder")) {
-    if (brightness_count > 0)
-      notes << (brightness_count < representations.size() ? "its brightness representations " : "")
-            << "changed in brightness as `gearnn distort` changes it (each RGB value times the factor, clipped to "
-            << "255) and carried as `" << carrier.text() << "`: ";
     if (has_h264) notes << "H.264 encoded at " << fps << " frames/s by `" << h264_recipe() << "`";
     if (mixed_codecs) notes << ", ";
     if (has_jpeg) notes << "JPEG encoded one image per frame as `gearnn distort` encodes (libjpeg, IJG tables, 4:2:0)";
+    if (brightness_count > 0)
+      notes << "; " << (brightness_count < representations.size() ? "the brightness representations" : "each")
+            << " changed in brightness first, as `gearnn distort` changes it (each RGB value times the factor, "
+            << "clipped to 255), then encoded at `" << carrier.text() << "`";
   } else if (args.has("--mpd")) {
     notes << "read from the video representations of " << args.get("--mpd");
   } else {

@@ -215,6 +215,7 @@ step_stream_brightness() {
 step_stream_darkening() {
   local ship=models/camvid-brightness bundle="$work/brightness-darkening"
   local darkening=brightness:0.1,brightness:0.2,brightness:0.4,brightness:0.6,brightness:0.8,brightness:1
+  rm -rf "$bundle"
   run "$gearnn" bundle select "$ship" --levels "$darkening" -o "$bundle"
   local eval_stream=("${EVAL_STREAM:-build/tools/gearnn-eval-stream}" --data "$data" --threads "$threads"
                      --bundle "$bundle" --ladder "$brightness_ladder")

@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 namespace gearnn {
 namespace fs = std::filesystem;
@@ -227,8 +226,12 @@ void merge_bundles(const std::vector<std::string>& bundles, const std::string& o
 void select_levels(const std::string& bundle, const std::vector<std::string>& names, const std::string& output) {
   if (names.empty()) throw Error("select: no levels given");
   std::error_code ec;
-  if (fs::exists(output, ec) && fs::equivalent(bundle, output, ec))
+  const fs::path source = fs::path(manifest_path_of(bundle)).parent_path();
+  if (fs::exists(output, ec) && fs::equivalent(source, output, ec))
     throw Error(output + ": is the bundle itself; write the selection to another folder");
+  // Files of an earlier bundle there (adaptors, exits) would stay beside the new manifest.
+  if (fs::exists(output, ec) && !(fs::is_directory(output, ec) && fs::is_empty(output, ec)))
+    throw Error(output + ": exists and is not an empty folder; write the selection to a new one");
   const auto b = Bundle::load(bundle);  // validates hashes, names and shapes
   const Manifest& m = b->manifest();
   Manifest kept = m;
@@ -250,10 +253,15 @@ void select_levels(const std::string& bundle, const std::vector<std::string>& na
   }
   write_bundle(output, kept, named_weights(b->architecture(), b->base_weights()), adaptors);
   std::vector<ExitHead> heads = b->exits();
-  for (ExitHead& head : heads)
-    for (auto it = head.spec.level_thresholds.begin(); it != head.spec.level_thresholds.end();)
-      it = std::find(names.begin(), names.end(), it->first) == names.end() ? head.spec.level_thresholds.erase(it)
-                                                                             : std::next(it);
+  for (ExitHead& head : heads) {
+    auto& thresholds = head.spec.level_thresholds;
+    for (auto it = thresholds.begin(); it != thresholds.end();) {
+      if (std::find(names.begin(), names.end(), it->first) == names.end())
+        it = thresholds.erase(it);
+      else
+        ++it;
+    }
+  }
   if (!heads.empty()) write_bundle_exits(output, heads);
   Bundle::load(output);
 }

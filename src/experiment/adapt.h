@@ -61,7 +61,7 @@ void merge_bundles(const std::vector<std::string>& bundles, const std::string& o
 // A copy of `bundle` with only the levels named, in that order (its base, its
 // adaptors of those levels, and its early exits with their thresholds for
 // those levels): for streams where the other levels' descriptors would match
-// frames they were not trained for.
+// frames they were not trained for. `output` must be new or an empty folder.
 void select_levels(const std::string& bundle, const std::vector<std::string>& names, const std::string& output);
 
 }  // namespace gearnn

@@ -443,7 +443,8 @@ TEST(StreamLevels, EvalStreamScoresABrightnessLadder) {
   for (std::string image, label; list >> image >> label;) frames.push_back(data + "/" + image);
   ASSERT_EQ(frames.size(), 20u);
   // The levels' descriptors as gearnn adapt computes them, on these frames.
-  const std::string probe = bundle_with_levels("eval-stream-brightness-probe", {jpeg_level("a", 10), jpeg_level("b", 90)});
+  const std::string probe =
+      bundle_with_levels("eval-stream-brightness-probe", {jpeg_level("a", 10), jpeg_level("b", 90)});
   const double reference = luma_of_mean(read_manifest(probe + "/manifest.json").normalization.mean);
   const auto descriptor = [&](double factor) {
     double sum = 0;
@@ -466,8 +467,13 @@ TEST(StreamLevels, EvalStreamScoresABrightnessLadder) {
   ASSERT_FALSE(HasFailure());
   const std::string table = read_text(dir + "/encoded/report.md");
   EXPECT_NE(table.find("| representation | mean measured brightness |"), std::string::npos) << table;
-  EXPECT_NE(table.find("and carried as `jpeg:95`: JPEG encoded"), std::string::npos) << table;
-  for (const auto& [rep, level] : {std::pair<std::string, LevelSpec>{"brightness:0.3", dark}, {"brightness:1", normal}}) {
+  EXPECT_NE(table.find("JPEG encoded one image per frame as `gearnn distort` encodes (libjpeg, IJG tables, 4:2:0); "
+                       "each changed in brightness first, as `gearnn distort` changes it (each RGB value times the "
+                       "factor, clipped to 255), then encoded at `jpeg:95`, and played through"),
+            std::string::npos)
+      << table;
+  for (const auto& [rep, level] :
+       {std::pair<std::string, LevelSpec>{"brightness:0.3", dark}, {"brightness:1", normal}}) {
     SCOPED_TRACE(rep);
     EXPECT_DOUBLE_EQ(rows.at({"adaptive", rep}), rows.at({"fixed:" + level.name, rep}));
     EXPECT_DOUBLE_EQ(rows.at({"base", rep}), rows.at({"fixed:normal", rep}));  // the level without adaptor
@@ -493,13 +499,25 @@ TEST(StreamLevels, EvalStreamScoresABrightnessLadder) {
   ASSERT_GE(cells.size(), 5u) << h264_table;
   EXPECT_NEAR(std::stod(cells[2]), *dark.distortion.brightness, 0.02) << h264_table;
   EXPECT_EQ(cells[4], " dark 20 ") << h264_table;
-  EXPECT_TRUE(fs::is_regular_file(dir + "/h264/brightness_0.3.h264"));
+  EXPECT_TRUE(fs::is_regular_file(dir + "/h264/brightness_0.3-h264_@18.h264"));
+
+  // Another carrier into the same work folder encodes anew: the streams are named by their carrier.
+  ASSERT_EQ(run_capturing(common + " --ladder brightness:0.3 --carrier jpeg:20 --work " + dir + "/streams -o " + dir +
+                              "/q20-report",
+                          dir + "/q20.err"),
+            0)
+      << read_text(dir + "/q20.err");
+  const std::string q95 = dir + "/streams/brightness_0.3-jpeg_95.mjpeg";
+  const std::string q20 = dir + "/streams/brightness_0.3-jpeg_20.mjpeg";
+  ASSERT_TRUE(fs::is_regular_file(q95) && fs::is_regular_file(q20));
+  EXPECT_LT(fs::file_size(q20), fs::file_size(q95));
 
   for (const auto& [args, message] :
        {std::pair<std::string, std::string>{"--ladder brightness:0.3 --carrier h264:96x72@18",
-                                            "--carrier: 'h264:96x72@18' is not jpeg:Q or an h264 setting without a size"},
+                                            "--carrier: 'h264:96x72@18' is not jpeg:Q or an h264 setting"},
         {"--ladder brightness:0.3 --carrier brightness:0.5", "--carrier: 'brightness:0.5' is not jpeg:Q"},
-        {"--streams a=" + dir + "/h264/brightness_0.3.h264 --carrier jpeg:90", "--carrier goes with --ladder"}}) {
+        {"--streams a=" + q20 + " --carrier jpeg:90", "--carrier goes with --ladder"},
+        {"--ladder jpeg:90 --carrier jpeg:50", "--carrier encodes brightness representations, and --ladder has"}}) {
     SCOPED_TRACE(args);
     EXPECT_EQ(run_capturing(common + " " + args + " -o " + dir + "/bad", dir + "/bad.err"), 2);
     EXPECT_NE(read_text(dir + "/bad.err").find(message), std::string::npos) << read_text(dir + "/bad.err");
