@@ -195,6 +195,16 @@ void write_switching_bundle(const std::string& bundle, const std::string& switch
   Bundle::load(output);  // shapes and dtypes, by the loader every bundle goes through
 }
 
+namespace {
+
+// Level `l`'s adaptor tensors, as write_bundle takes them (empty: no adaptor).
+NamedTensors adaptor_tensors(const Bundle& bundle, size_t l) {
+  const LevelSpec& level = bundle.manifest().levels[l];
+  return level.adaptor ? named_layers(bundle.architecture(), bundle.weights(l), level.adaptor->layers) : NamedTensors{};
+}
+
+}  // namespace
+
 void merge_bundles(const std::vector<std::string>& bundles, const std::string& output) {
   if (bundles.empty()) throw Error("merge: no bundles given");
   Manifest merged;
@@ -215,9 +225,7 @@ void merge_bundles(const std::vector<std::string>& bundles, const std::string& o
         if (existing.name == m.levels[l].name)
           throw Error(bundles[b] + ": level '" + m.levels[l].name + "' is already in an earlier bundle");
       merged.levels.push_back(m.levels[l]);
-      adaptors.push_back(m.levels[l].adaptor
-                             ? named_layers(bundle->architecture(), bundle->weights(l), m.levels[l].adaptor->layers)
-                             : NamedTensors{});
+      adaptors.push_back(adaptor_tensors(*bundle, l));
     }
   }
   write_bundle(output, merged, base, adaptors);
@@ -238,18 +246,16 @@ void select_levels(const std::string& bundle, const std::vector<std::string>& na
   kept.levels.clear();
   std::vector<NamedTensors> adaptors;
   for (const std::string& name : names) {
-    size_t l = 0;
-    while (l < m.levels.size() && m.levels[l].name != name) ++l;
-    if (l == m.levels.size()) {
+    const std::optional<size_t> l = b->find_level(name);
+    if (!l) {
       std::string known;
       for (const auto& level : m.levels) known += (known.empty() ? "" : ", ") + level.name;
       throw Error(bundle + ": has no level '" + name + "' (its levels: " + known + ")");
     }
     for (const auto& chosen : kept.levels)
       if (chosen.name == name) throw Error("select: level '" + name + "' is given twice");
-    kept.levels.push_back(m.levels[l]);
-    adaptors.push_back(m.levels[l].adaptor ? named_layers(b->architecture(), b->weights(l), m.levels[l].adaptor->layers)
-                                           : NamedTensors{});
+    kept.levels.push_back(m.levels[*l]);
+    adaptors.push_back(adaptor_tensors(*b, *l));
   }
   write_bundle(output, kept, named_weights(b->architecture(), b->base_weights()), adaptors);
   std::vector<ExitHead> heads = b->exits();
